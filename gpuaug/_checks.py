@@ -1,0 +1,176 @@
+"""Input validation and parameter normalisation shared by every public op.
+
+Contract (../shared/CONTRACT.md "Images"): images are ``(B, C, H, W)`` or ``(C, H, W)``; dtype uint8
+(0..255) or floating (float32/float16/bfloat16, [0, 1]); C is 1 or 3. Per-sample parameters are a
+Python number or a tensor broadcastable to ``(B,)`` (``(B, k)`` for pairs). Nothing here synchronises
+with the device: range checks run only on Python numbers and CPU tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from numbers import Real
+
+import torch
+
+FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+IMAGE_DTYPES = (torch.uint8, *FLOAT_DTYPES)
+
+
+def check_image_dtype(dtype: torch.dtype, device: torch.device | None = None, name: str = "img") -> None:
+    if dtype == torch.float64 and device is not None and device.type != "cuda":
+        return  # float64 on the CPU is tolerated (reference/oracle work); CONTRACT forbids it on CUDA only
+    if dtype not in IMAGE_DTYPES:
+        raise TypeError(
+            f"{name} has dtype {dtype}; expected uint8, float32, float16 or bfloat16"
+        )
+
+
+def max_value(dtype: torch.dtype) -> float:
+    """The value of white: 255 for uint8, 1.0 for floating images."""
+    return 255.0 if dtype == torch.uint8 else 1.0
+
+
+def memory_format_of(t: torch.Tensor) -> torch.memory_format:
+    """channels_last if the (4-D) tensor is laid out that way and not also plain contiguous."""
+    if t.dim() == 4 and not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def as_batch(
+    img: torch.Tensor, name: str = "img", channels: Sequence[int] = (1, 3)
+) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+    """Validate an image and view it as a batch.
+
+    Returns ``(batch, restore)``: ``batch`` is ``(B, C, H, W)`` (a view, never a copy), and ``restore(out)``
+    gives ``out`` back in the caller's shape (``(C, H, W)`` in, ``(C, H, W)`` out) and memory format.
+    """
+    if not isinstance(img, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(img).__name__}")
+    check_image_dtype(img.dtype, img.device, name)
+    if img.dim() not in (3, 4):
+        raise ValueError(f"{name} must be (B, C, H, W) or (C, H, W), got shape {tuple(img.shape)}")
+    single = img.dim() == 3
+    batch = img.unsqueeze(0) if single else img
+    if batch.shape[1] not in channels:
+        raise ValueError(f"{name} must have {' or '.join(map(str, channels))} channels, got {batch.shape[1]}")
+    fmt = memory_format_of(batch)
+
+    def restore(out: torch.Tensor) -> torch.Tensor:
+        if out.dim() == 4 and fmt == torch.channels_last and not single:
+            out = out.contiguous(memory_format=torch.channels_last)
+        return out[0] if single else out
+
+    return batch, restore
+
+
+def empty_output(like: torch.Tensor, size: tuple[int, int] | None = None, dtype: torch.dtype | None = None):
+    """An uninitialised ``(B, C, H, W)`` output in ``like``'s memory format (and optionally a new size/dtype)."""
+    b, c, h, w = like.shape
+    h, w = size if size is not None else (h, w)
+    return torch.empty((b, c, h, w), dtype=dtype or like.dtype, device=like.device,
+                       memory_format=memory_format_of(like))
+
+
+def per_sample(
+    value,
+    batch: int,
+    name: str,
+    device: torch.device,
+    dtype: torch.dtype = torch.float32,
+    tail: tuple[int, ...] = (),
+) -> torch.Tensor:
+    """A parameter as a ``(batch, *tail)`` tensor on ``device``.
+
+    ``value`` is a Python number (or, for ``tail=(k,)``, a length-k sequence) shared by every sample, or a
+    tensor that broadcasts to ``(batch, *tail)``. A tensor on another device is moved with
+    ``non_blocking=True`` (no host synchronisation). A wrong shape is a ``ValueError`` naming ``name``.
+    """
+    if isinstance(value, torch.Tensor):
+        if value.dtype == torch.bool or value.is_complex():
+            raise TypeError(f"{name} must be a real number tensor, got dtype {value.dtype}")
+        t = value.to(device=device, dtype=dtype, non_blocking=True)
+    elif isinstance(value, bool):
+        raise TypeError(f"{name} must be a number or a tensor, got bool")
+    elif isinstance(value, Real):
+        t = torch.full((), float(value), dtype=dtype, device=device)
+    elif isinstance(value, Sequence) and not isinstance(value, str) and all(
+        isinstance(v, Real) and not isinstance(v, bool) for v in value
+    ):
+        t = to_device([float(v) for v in value], dtype, device)
+    else:
+        raise TypeError(f"{name} must be a number, a sequence of numbers or a tensor, got {type(value).__name__}")
+    want = (batch, *tail)
+    # Trailing dimensions align as in broadcasting: with tail=(2,), a (2,) tensor is one pair for all.
+    if t.dim() > len(want):
+        _bad(t, want, name)
+    try:
+        return t.expand(want)
+    except RuntimeError:
+        _bad(t, want, name)
+
+
+def to_device(values: list[float], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A small host list on ``device`` without a synchronising copy (non_blocking H2D)."""
+    return torch.tensor(values, dtype=dtype).to(device, non_blocking=True)
+
+
+def _bad(t: torch.Tensor, want: tuple[int, ...], name: str):
+    raise ValueError(f"{name} must broadcast to shape {want} (one value per sample), got shape {tuple(t.shape)}")
+
+
+def check_range(value, lo: float, hi: float, name: str, what: str | None = None) -> None:
+    """Raise ``ValueError`` if a number or CPU tensor has values outside ``[lo, hi]``.
+
+    CUDA tensors are not inspected: reading them would synchronise with the device.
+    """
+    if isinstance(value, torch.Tensor):
+        if value.device.type != "cpu" or value.numel() == 0:
+            return
+        bad = bool(((value < lo) | (value > hi) | torch.isnan(value.float())).any())
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        bad = any(not (lo <= float(v) <= hi) for v in value)
+    else:
+        bad = not (lo <= float(value) <= hi)
+    if bad:
+        raise ValueError(f"{name} must be in [{lo}, {hi}]{' ' + what if what else ''}, got {_show(value)}")
+
+
+def _show(value) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor with values in [{value.min().item()}, {value.max().item()}]"
+    return repr(value)
+
+
+def parse_fill(fill, batch: int, channels: int, dtype: torch.dtype, device: torch.device, name: str = "fill"):
+    """``fill`` (number, ``(C,)`` sequence/tensor, or ``(B, C)`` tensor) as a float32 ``(B, C)`` tensor.
+
+    Values are in the image's range (0..255 for uint8, [0, 1] for floats); numbers and CPU tensors outside
+    it are a ``ValueError``.
+    """
+    if fill is None:
+        fill = 0
+    if isinstance(fill, torch.Tensor):
+        t = fill.to(device=device, dtype=torch.float32, non_blocking=True)
+        if t.dim() == 0:
+            t = t.reshape(1, 1)
+        elif t.dim() == 1:
+            t = t.reshape(1, -1)
+        if t.dim() != 2 or t.shape[0] not in (1, batch) or t.shape[1] not in (1, channels):
+            raise ValueError(
+                f"{name} must be a number, (C,) = ({channels},) or (B, C) = ({batch}, {channels}), "
+                f"got shape {tuple(fill.shape)}"
+            )
+        check_range(fill, 0, max_value(dtype), name, "(the image's value range)")
+        return t.expand(batch, channels)
+    if isinstance(fill, Real) and not isinstance(fill, bool):
+        values = [float(fill)]
+    elif isinstance(fill, Sequence) and not isinstance(fill, str):
+        values = [float(v) for v in fill]
+        if len(values) not in (1, channels):
+            raise ValueError(f"{name} must have 1 or {channels} values (one per channel), got {len(values)}")
+    else:
+        raise TypeError(f"{name} must be a number, a sequence or a tensor, got {type(fill).__name__}")
+    check_range(values, 0, max_value(dtype), name, "(the image's value range)")
+    return to_device(values, torch.float32, device).reshape(1, -1).expand(batch, channels)
