@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install gpuaug with its test extras, then run the test suite twice:
+#   1. every test on the default backend (torch path on the CPU, Triton on a GPU);
+#   2. the functional and kernel tests through the Triton kernels in Triton's interpreter (no GPU needed).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$here/scripts/setup.sh" "test,bench"
+cd "$here"
+py="$here/.venv/bin/python"
+"$py" -m ruff check .
+"$py" -m pytest -q "$@"
+TRITON_INTERPRET=1 GPUAUG_BACKEND=triton "$py" -m pytest -q tests/test_kernels.py
