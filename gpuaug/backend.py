@@ -68,6 +68,12 @@ PRIMITIVES: dict[str, tuple[str, str]] = {
     "histogram": ("gpuaug._torch.pixel", "gpuaug.kernels.histogram"),
     "erase": ("gpuaug._torch.pixel", "gpuaug.kernels.erase"),
     "paste": ("gpuaug._torch.pixel", "gpuaug.kernels.erase"),
+    "grayscale": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
+    "gray_mean": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
+    "adjust_saturation": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
+    "adjust_sharpness": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
+    "adjust_hue": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
+    "normalize": ("gpuaug._torch.pixel", "gpuaug.kernels.normalize"),
 }
 
 

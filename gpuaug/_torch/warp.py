@@ -1,0 +1,284 @@
+"""The ``warp`` primitive on the torch path: batched affine resampling (the host path and the reference).
+
+``warp(img, inv, size, interpolation, fill_mode, fill)``: ``img`` ``(B, C, H, W)`` uint8 or floating;
+``inv`` float32 ``(B, 2, 3)`` maps OUTPUT pixel coordinates ``(x, y, 1)`` to SOURCE coordinates (pixel
+centres at integers); ``size = (H_out, W_out)``; ``fill`` float32 ``(B, C)`` in the image's range.
+Returns ``(B, C, H_out, W_out)`` in the input's dtype and memory format. Results equal
+``scipy.ndimage.affine_transform`` (order 0 / 1, the mode named in ``FILL_MODES``) up to float32
+rounding; uint8 rounds to nearest.
+
+How it works: each chunk of samples is copied into a buffer padded by 1 pixel left/top (and 1 or 2
+right/bottom) whose border holds what the fill mode puts there, and source coordinates are folded into the
+image first (or clamped to one pixel outside it), so every tap lands inside the buffer and one sampler
+serves every mode. A non-finite ``inv`` (from a singular forward matrix) samples source (-2, -2).
+- nearest: rounding is half up (``floor(x + 0.5)``, as scipy ``order=0``) and values are copied
+  bit-exactly by ``index_select``: one gather per channel from a planar buffer straight into the output,
+  or, for channels_last input, one gather per pixel from a channels-last buffer whose channels pack into
+  one wide element (3 x uint8 + pad = int32), so nothing is transposed.
+- bilinear: the buffer is float32 (planar) and ``F.grid_sample`` (vectorized on the CPU: tap indices and
+  weights computed once per output pixel, shared by the channels) gathers and blends; its grid is one
+  batched matmul of ``(x, y, 1)`` with ``inv`` composed with grid_sample's normalization. The modes map
+  onto grid_sample's own padding (edge: border; reflect: reflection; mirror: reflection with
+  align_corners) or onto the padded buffer (constant: a fill border; wrap: coordinates folded, then a
+  wrapped border). This measured about 2x faster on one CPU thread than gathering packed taps with
+  ``index_select`` and blending with torch ops (the unpack to channel planes costs more than the blend).
+On the CPU the batch runs in chunks of about ``_CHUNK_PX`` output pixels (whole samples, or output rows
+of one large sample) so that the intermediates stay in cache and scratch is reused (page faults of fresh
+large tensors cost as much as the arithmetic); on other devices in one pass.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from gpuaug._checks import empty_output, memory_format_of
+
+INTERPOLATIONS = ("nearest", "bilinear")
+# fill_mode -> the scipy.ndimage mode with the same result
+FILL_MODES = {
+    "constant": "grid-constant",
+    "edge": "nearest",
+    "reflect": "reflect",
+    "mirror": "mirror",
+    "wrap": "grid-wrap",
+}
+# bytes per (padded) pixel -> one dtype that holds them, for single-gather taps
+_PACKED = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64, 16: torch.complex128}
+# output pixels per CPU chunk, by interpolation (best of 2^14 .. 2^18 at 64 x 3 x 224 x 224 uint8)
+_CHUNK_PX = {"nearest": 1 << 17, "bilinear": 1 << 16}
+
+
+def warp(
+    img: torch.Tensor,
+    inv: torch.Tensor,
+    size: tuple[int, int],
+    interpolation: str,
+    fill_mode: str,
+    fill: torch.Tensor,
+) -> torch.Tensor:
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"fill_mode must be one of {tuple(FILL_MODES)}, got {fill_mode!r}")
+    b, c, h, w = img.shape
+    ho, wo = int(size[0]), int(size[1])
+    out = empty_output(img, (ho, wo))
+    if out.numel() == 0:
+        return out
+    if h == 0 or w == 0:
+        raise ValueError(f"img must have a non-empty image plane, got shape {tuple(img.shape)}")
+    compute = torch.float64 if img.dtype == torch.float64 else torch.float32
+    inv = inv.to(device=img.device, dtype=compute)
+    # a non-finite matrix (singular forward map) samples source (-2, -2) instead of NaN indices
+    outside = torch.zeros_like(inv[:1])
+    outside[..., 2] = -2.0
+    inv = torch.where(torch.isfinite(inv).all(dim=(1, 2), keepdim=True), inv, outside)
+    fill = fill.to(device=img.device, dtype=torch.float32).expand(b, c)
+    if not img.dtype.is_floating_point:
+        # keeps every blend in range (CUDA fill tensors are not range-checked upstream: no sync)
+        fill = fill.clamp(0, torch.iinfo(img.dtype).max)
+    if img.device.type == "cpu":
+        chunk = _CHUNK_PX[interpolation]
+        per = max(1, chunk // (ho * wo))
+        rows = ho if per > 1 else max(1, min(ho, chunk // wo))
+    else:
+        per, rows = b, ho
+    run = _nearest if interpolation == "nearest" else _bilinear
+    run(img, inv, fill, fill_mode, out, per, rows, compute)
+    return out
+
+
+def _nearest(img, inv, fill, fill_mode, out, per, rows, compute):
+    b, c, h, w = img.shape
+    ho, wo = out.shape[-2:]
+    hp, wp = h + 3, w + 3
+    n0 = min(per, b)
+    # channels_last: a channels-last buffer whose pixels pack into one wide element (one gather per pixel,
+    # no transposes); otherwise a planar buffer and one gather per channel, straight in the output layout
+    cp = c if c == 1 else 1 << (c - 1).bit_length()
+    packed = _PACKED.get(cp * img.element_size()) if memory_format_of(img) == torch.channels_last else None
+    if packed is not None:
+        buf = torch.zeros((n0, hp, wp, cp), dtype=img.dtype, device=img.device)
+        view, step = buf[..., :c], hp * wp
+    else:
+        buf = torch.empty((n0, c, hp, wp), dtype=img.dtype, device=img.device)
+        view, step = buf.permute(0, 2, 3, 1), c * hp * wp
+    itype = torch.int32 if buf.numel() < 2**31 else torch.int64
+    chan = torch.arange(c, device=img.device, dtype=itype).mul_(hp * wp)[None, :, None, None]
+    off = torch.arange(n0, device=img.device, dtype=itype).mul_(step)[:, None, None]
+    # source x = (row term) + (column term), so each chunk costs one full-size op per axis
+    shift = _NEAREST_SHIFT[fill_mode]
+    xs = torch.arange(wo, device=img.device, dtype=compute)
+    ys = torch.arange(ho, device=img.device, dtype=compute)
+    cols = inv[:, :, 0, None] * xs  # (B, 2, W_out)
+    rows_t = torch.addcmul(inv[:, :, 2, None] + shift, inv[:, :, 1, None], ys)  # (B, 2, H_out)
+    fill = _storage_fill(fill, img.dtype)
+    # scratch reused by every chunk: fresh large tensors per chunk cost page faults on the CPU
+    full = (n0, min(rows, ho), wo)
+    fx, fy = (_Scratch(full, compute, img.device) for _ in range(2))
+    ix, iy = (_Scratch(full, itype, img.device) for _ in range(2))
+    ic = _Scratch((n0, c, *full[1:]), itype, img.device)
+    for b0 in range(0, b, per):
+        b1 = min(b, b0 + per)
+        n = b1 - b0
+        _fill_border(view[:n], img[b0:b1], fill[b0:b1], fill_mode, 2)
+        flat = buf[:n].view(-1) if packed is None else buf[:n].view(packed).view(-1)
+        for y0 in range(0, ho, rows):
+            y1 = min(ho, y0 + rows)
+            shape = (n, y1 - y0, wo)
+            sx = torch.add(rows_t[b0:b1, 0, y0:y1, None], cols[b0:b1, 0, None, :], out=fx.get(shape))
+            sy = torch.add(rows_t[b0:b1, 1, y0:y1, None], cols[b0:b1, 1, None, :], out=fy.get(shape))
+            # float -> int copies truncate, which is the floor here (folded values are >= 0)
+            idx_x = ix.get(shape).copy_(_fold_nearest(sx, w, fill_mode))
+            idx = iy.get(shape).copy_(_fold_nearest(sy, h, fill_mode)).mul_(wp).add_(idx_x).add_(off[:n])
+            dst = out[b0:b1, :, y0:y1]
+            if packed is not None:
+                taps = flat.index_select(0, idx.view(-1)).view(img.dtype).view(n, y1 - y0, wo, cp)
+                dst.copy_(taps[..., :c].permute(0, 3, 1, 2))
+                continue
+            idx = torch.add(idx[:, None], chan, out=ic.get((n, c, y1 - y0, wo))).view(-1)
+            if dst.is_contiguous():
+                torch.index_select(flat, 0, idx, out=dst.view(-1))
+            else:
+                dst.copy_(flat.index_select(0, idx).view(n, c, y1 - y0, wo))
+
+
+class _Scratch:
+    """A buffer allocated once; ``get(shape)`` views its first ``prod(shape)`` elements (chunk tails are
+    smaller)."""
+
+    def __init__(self, shape, dtype, device):
+        self.flat = torch.empty(math.prod(shape), dtype=dtype, device=device)
+
+    def get(self, shape) -> torch.Tensor:
+        return self.flat[: math.prod(shape)].view(shape)
+
+
+# Nearest: x + shift is computed, then folded so that truncation gives the buffer index
+# floor(x_folded + 0.5) + 1 (round half up, as scipy order=0; the image starts at buffer pixel 1).
+_NEAREST_SHIFT = {"constant": 1.5, "edge": 1.5, "reflect": 0.5, "mirror": 0.0, "wrap": 0.0}
+
+
+def _fold_nearest(t: torch.Tensor, n: int, fill_mode: str) -> torch.Tensor:
+    """``t`` = x + shift (in place) -> a value whose truncation is the buffer index, in [0, n + 1]."""
+    if fill_mode == "constant":
+        return t.clamp_(0.5, n + 1.5)  # one pixel outside (all fill) at most
+    if fill_mode == "edge":
+        return t.clamp_(1.5, n + 0.5)
+    if fill_mode == "reflect":
+        # half-sample symmetric: period 2n; v = x + 0.5 folded into [0, n], pixel floor(v) (n repeats n - 1)
+        t.remainder_(2 * n)
+        return torch.minimum(t, 2 * n - t, out=t).add_(1).clamp_(1, n + 1)
+    if fill_mode == "mirror":
+        if n == 1:
+            return t.fill_(1.5)
+        # whole-sample symmetric: period 2n - 2, x folded into [0, n - 1]
+        t.remainder_(2 * n - 2)
+        return torch.minimum(t, (2 * n - 2) - t, out=t).add_(1.5).clamp_(1.5, n + 0.5)
+    # wrap: x folded into [0, n]; pixel n (rounding up from n - 0.5) is pixel 0, held at buffer n + 1
+    return t.remainder_(n).add_(1.5).clamp_(1.5, n + 1.5)
+
+
+def _storage_fill(fill: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(B, C) fill in the buffer's dtype (integer images: rounded to nearest)."""
+    return (fill if dtype.is_floating_point else fill.round()).to(dtype)
+
+
+# fill_mode -> (border pixels around the image in the buffer, grid_sample padding_mode, align_corners)
+_BILINEAR = {
+    "constant": (1, "border", False),  # the border holds fill; beyond it grid_sample repeats the border
+    "edge": (0, "border", False),
+    "reflect": (0, "reflection", False),  # reflects about -0.5 and W - 0.5
+    "mirror": (0, "reflection", True),  # reflects about 0 and W - 1
+    "wrap": (1, "border", False),  # coordinates folded into [0, W] first; the border holds pixels W-1 / 0
+}
+
+
+def _bilinear(img, inv, fill, fill_mode, out, per, rows, compute):
+    b, c, h, w = img.shape
+    ho, wo = out.shape[-2:]
+    pad, padding_mode, align = _BILINEAR[fill_mode]
+    n0 = min(per, b)
+    buf = None
+    if pad or img.dtype != compute:
+        buf = torch.empty((n0, c, h + 2 * pad, w + 2 * pad), dtype=compute, device=img.device)
+    # (x, y, 1) of every output pixel: the sampling grid is one batched matmul with the matrix below
+    base = torch.ones((ho, wo, 3), dtype=compute, device=img.device)
+    base[..., 0] = torch.arange(wo, device=img.device, dtype=compute)
+    base[..., 1] = torch.arange(ho, device=img.device, dtype=compute)[:, None]
+    if fill_mode == "wrap":
+        mat = inv.transpose(1, 2)  # pixel units; folded and normalized after the matmul
+    else:
+        # source pixel -> grid_sample's normalized coordinate, per axis: g = k * x + o
+        # (Python scalars only: a tensor built from a list would be a synchronising copy on CUDA)
+        mat = inv.transpose(1, 2).contiguous()  # (B, 3, 2): rows x, y, 1; columns g_x, g_y
+        for axis, n in ((0, w), (1, h)):
+            k, o = _normalize(n + 2 * pad, pad, align)
+            mat[:, :, axis] *= k
+            mat[:, 2, axis] += o
+    grid = torch.empty((n0 * rows * wo * 2,), dtype=compute, device=img.device)
+    for b0 in range(0, b, per):
+        b1 = min(b, b0 + per)
+        n = b1 - b0
+        if buf is None:
+            src = img[b0:b1]
+        elif pad:
+            src = buf[:n]
+            _fill_border(src.permute(0, 2, 3, 1), img[b0:b1], fill[b0:b1].to(compute), fill_mode, 1)
+        else:
+            src = buf[:n].copy_(img[b0:b1])
+        for y0 in range(0, ho, rows):
+            y1 = min(ho, y0 + rows)
+            npx = (y1 - y0) * wo
+            g = grid[: n * npx * 2].view(n, npx, 2)
+            torch.bmm(base[y0:y1].view(1, npx, 3).expand(n, npx, 3), mat[b0:b1], out=g)
+            g = g.view(n, y1 - y0, wo, 2)
+            if fill_mode == "wrap":
+                for axis, size in ((0, w), (1, h)):
+                    kk, oo = _normalize(size + 2, 1, False)
+                    g[..., axis].remainder_(size).mul_(kk).add_(oo)
+            res = F.grid_sample(src, g, mode="bilinear", padding_mode=padding_mode, align_corners=align)
+            if not img.dtype.is_floating_point:
+                res.round_()  # a blend of in-range values: rounding is enough, no clamp needed
+            out[b0:b1, :, y0:y1].copy_(res)
+
+
+def _normalize(length: int, pad: int, align: bool) -> tuple[float, float]:
+    """(k, o) with g = k * x + o: image pixel x -> grid_sample coordinate in a buffer of ``length`` pixels
+    whose pixel ``pad`` is image pixel 0."""
+    if align:
+        if length == 1:
+            return 0.0, 0.0
+        return 2 / (length - 1), 2 * pad / (length - 1) - 1
+    return 2 / length, (2 * pad + 1) / length - 1
+
+
+def _fill_border(v: torch.Tensor, img: torch.Tensor, fill: torch.Tensor, fill_mode: str, hi: int) -> None:
+    """Copy ``img`` (n, C, H, W) into ``v``, an (n, H+1+hi, W+1+hi, C) view, at offset (1, 1), and set the
+    border: 1 pixel left/top, ``hi`` pixels right/bottom."""
+    n, c, h, w = img.shape
+    v[:, 1 : h + 1, 1 : w + 1].copy_(img.permute(0, 2, 3, 1))
+    if fill_mode == "constant":
+        f = fill[:, None, None, :]  # already in v's dtype
+        v[:, :, :1].copy_(f.expand(n, h + 1 + hi, 1, c))
+        v[:, :, w + 1 :].copy_(f.expand(n, h + 1 + hi, hi, c))
+        v[:, :1].copy_(f.expand(n, 1, w + 1 + hi, c))
+        v[:, h + 1 :].copy_(f.expand(n, hi, w + 1 + hi, c))
+        return
+    # Folded coordinates reach image pixel -1 and W, W+1 only with the edge value or with zero weight
+    # (edge / reflect / mirror: repeat the edge); wrap needs pixel W = pixel 0 and W+1 = pixel 1.
+    # Columns first (inner rows only), then whole rows, so the corners come out right.
+    if fill_mode == "wrap":
+        cols, rws = (w, 1, min(2, w)), (h, 1, min(2, h))
+    else:
+        cols, rws = (1, w, w), (1, h, h)
+    inner = v[:, 1 : h + 1]
+    inner[:, :, 0].copy_(inner[:, :, cols[0]])
+    for i in range(hi):
+        inner[:, :, w + 1 + i].copy_(inner[:, :, cols[1 + i]])
+    v[:, 0].copy_(v[:, rws[0]])
+    for i in range(hi):
+        v[:, h + 1 + i].copy_(v[:, rws[1 + i]])

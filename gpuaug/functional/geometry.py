@@ -1,0 +1,375 @@
+"""Geometric ops (CONTRACT.md "Geometry"): every op is one affine resampling through ``warp_affine``.
+
+Coordinates: pixel ``(x, y)`` = (column, row), pixel centres at integers, origin top-left, y down.
+Matrices are FORWARD maps, source -> output, as OpenCV ``warpAffine`` and kornia ``warp_affine``: output
+pixel ``p`` samples the source at ``M^-1 p``. The builders (``affine_matrix``, ``hflip_matrix``,
+``vflip_matrix``, ``resized_crop_matrix``) return ``(B, 3, 3)`` float32 matrices; chained ops compose
+by matrix product (``M2 @ M1`` applies ``M1`` first) and resample once.
+
+Sampling follows ``scipy.ndimage.affine_transform`` (order 0 / 1): ``fill_mode`` "constant" is scipy
+"grid-constant" (bilinear blends toward ``fill`` at the border), "edge" is "nearest", "reflect" is
+"reflect" (half-sample), "mirror" is "mirror" (whole-sample), "wrap" is "grid-wrap". Nearest rounds
+half up (``floor(x + 0.5)``); uint8 results round to nearest.
+
+Per-sample parameters are a number (or pair) for the whole batch or a tensor broadcasting to ``(B,)``
+(``(B, 2)`` for pairs, ``(B, 4)`` for boxes); tensors on another device are moved without a host sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Integral, Real
+
+import torch
+
+from gpuaug import backend
+from gpuaug._checks import as_batch, parse_fill, per_sample
+from gpuaug._torch.warp import FILL_MODES as _FILL_MODES
+from gpuaug._torch.warp import INTERPOLATIONS
+
+__all__ = [
+    "FILL_MODES",
+    "INTERPOLATIONS",
+    "affine",
+    "affine_matrix",
+    "hflip",
+    "hflip_matrix",
+    "resized_crop",
+    "resized_crop_matrix",
+    "rotate",
+    "scale",
+    "shear_x",
+    "shear_y",
+    "translate",
+    "vflip",
+    "vflip_matrix",
+    "warp_affine",
+]
+
+FILL_MODES = tuple(_FILL_MODES)
+
+
+# ------------------------------------------------------------------------------------------- matrices
+
+
+def _device(device) -> torch.device:
+    return torch.device("cpu") if device is None else torch.device(device)
+
+
+def _eye(batch: int, device: torch.device) -> torch.Tensor:
+    return torch.eye(3, dtype=torch.float64, device=device).repeat(batch, 1, 1)
+
+
+def affine_matrix(
+    batch: int,
+    angle=0.0,
+    translate=(0.0, 0.0),
+    scale=1.0,
+    shear=(0.0, 0.0),
+    center=(0.0, 0.0),
+    device=None,
+) -> torch.Tensor:
+    """Forward ``(batch, 3, 3)`` float32 matrices: rotate/scale/shear about ``center``, then translate.
+
+    ``angle`` degrees, counter-clockwise on screen (as PIL ``Image.rotate``); ``translate`` pixels
+    ``(dx, dy)``; ``scale`` > 0; ``shear`` degrees ``(sx, sy)``; ``center`` pixel coordinates. Each is a
+    number / pair or a tensor broadcasting to ``(batch,)`` / ``(batch, 2)``.
+
+    The linear part is torchvision's ``_get_inverse_affine_matrix(..., inverted=False)`` with the angle
+    negated (torchvision's ``F.affine`` turns clockwise, its ``F.rotate`` counter-clockwise):
+    ``R(-angle) @ Shear_y(sy) @ Shear_x(sx) * scale`` with ``Shear_x(s) = [[1, -tan s], [0, 1]]``, so
+    ``affine(img, a, t, s, sh)`` here equals torchvision ``F.affine(img, -a, t, s, sh)``.
+    """
+    dev = _device(device)
+    f64 = torch.float64
+    angle = per_sample(angle, batch, "angle", dev, f64)
+    translate = per_sample(translate, batch, "translate", dev, f64, (2,))
+    scale = per_sample(scale, batch, "scale", dev, f64)
+    shear = per_sample(_pair(shear, "shear"), batch, "shear", dev, f64, (2,))
+    center = per_sample(center, batch, "center", dev, f64, (2,))
+    rot = torch.deg2rad(-angle)
+    sx, sy = torch.deg2rad(shear[:, 0]), torch.deg2rad(shear[:, 1])
+    # torchvision's RotateScaleShear (y down, so R(rot) turns clockwise on screen)
+    a = torch.cos(rot - sy) / torch.cos(sy)
+    b = -torch.cos(rot - sy) * torch.tan(sx) / torch.cos(sy) - torch.sin(rot)
+    c = torch.sin(rot - sy) / torch.cos(sy)
+    d = -torch.sin(rot - sy) * torch.tan(sx) / torch.cos(sy) + torch.cos(rot)
+    lin = torch.stack((torch.stack((a, b), -1), torch.stack((c, d), -1)), -2) * scale[:, None, None]
+    m = _eye(batch, dev)
+    m[:, :2, :2] = lin
+    # p' = lin (p - center) + center + translate
+    m[:, :2, 2] = center + translate - (lin @ center[:, :, None])[:, :, 0]
+    return m.float()
+
+
+def hflip_matrix(batch: int, width: int, device=None) -> torch.Tensor:
+    """Forward ``(batch, 3, 3)`` float32 matrices of a horizontal flip: ``x -> width - 1 - x``."""
+    m = _eye(batch, _device(device))
+    m[:, 0, 0] = -1
+    m[:, 0, 2] = width - 1
+    return m.float()
+
+
+def vflip_matrix(batch: int, height: int, device=None) -> torch.Tensor:
+    """Forward ``(batch, 3, 3)`` float32 matrices of a vertical flip: ``y -> height - 1 - y``."""
+    m = _eye(batch, _device(device))
+    m[:, 1, 1] = -1
+    m[:, 1, 2] = height - 1
+    return m.float()
+
+
+def resized_crop_matrix(batch: int, boxes, size, device=None) -> torch.Tensor:
+    """Forward ``(batch, 3, 3)`` float32 matrices taking ``boxes`` onto an output of ``size``.
+
+    ``boxes``: ``(4,)`` or ``(batch, 4)`` ``x0, y0, x1, y1`` in pixels, x1, y1 exclusive: the box covers
+    pixels ``x0 .. x1 - 1`` (their outer edges ``x0 - 1/2 .. x1 - 1/2``), which land on the output's
+    edges ``-1/2 .. W_out - 1/2``. Output pixel ``j`` samples ``x0 + (j + 1/2) (x1 - x0) / W_out - 1/2``:
+    the mapping of ``F.interpolate(crop, size, align_corners=False)``.
+    """
+    dev = _device(device)
+    h_out, w_out = _size(size, "size")
+    _check_boxes(boxes)
+    box = per_sample(boxes, batch, "boxes", dev, torch.float64, (4,))
+    bw, bh = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
+    sx, sy = w_out / bw, h_out / bh
+    m = _eye(batch, dev)
+    m[:, 0, 0] = sx
+    m[:, 1, 1] = sy
+    m[:, 0, 2] = (0.5 - box[:, 0]) * sx - 0.5
+    m[:, 1, 2] = (0.5 - box[:, 1]) * sy - 0.5
+    return m.float()
+
+
+# ------------------------------------------------------------------------------------------- warping
+
+
+def warp_affine(
+    img: torch.Tensor,
+    matrix: torch.Tensor,
+    size=None,
+    interpolation: str = "bilinear",
+    fill_mode: str = "constant",
+    fill=0,
+) -> torch.Tensor:
+    """Resample ``img`` through the forward affine ``matrix``: output pixel ``p`` takes source ``M^-1 p``.
+
+    img: ``(B, C, H, W)`` or ``(C, H, W)``, uint8 or float32/float16/bfloat16.
+    matrix: ``(2, 3)``, ``(3, 3)``, ``(B, 2, 3)`` or ``(B, 3, 3)`` floating, source -> output pixel
+    coordinates (the last row of a 3 x 3 is ignored); inverted on the device in float64, no host sync.
+    A singular matrix maps every output pixel to source (-2, -2): ``fill`` for "constant".
+    size: ``(H_out, W_out)`` or an int for a square; default the input size.
+    interpolation: one of ``INTERPOLATIONS``; fill_mode: one of ``FILL_MODES``; fill: number, ``(C,)``
+    or ``(B, C)`` in the image's range (used by "constant").
+    Returns the image in the input's shape convention, dtype, device and memory format, at ``size``.
+    """
+    x, restore = as_batch(img)
+    b, c, h, w = x.shape
+    _check_names(interpolation, fill_mode)
+    out_size = (h, w) if size is None else _size(size, "size")
+    fill_bc = parse_fill(fill, b, c, x.dtype, x.device)
+    inv = _invert(_as_matrix(matrix, b, x.device))
+    return restore(backend.op("warp", x)(x, inv, out_size, interpolation, fill_mode, fill_bc))
+
+
+def affine(
+    img: torch.Tensor,
+    angle=0.0,
+    translate=(0.0, 0.0),
+    scale=1.0,
+    shear=(0.0, 0.0),
+    center=None,
+    interpolation: str = "bilinear",
+    fill_mode: str = "constant",
+    fill=0,
+) -> torch.Tensor:
+    """Rotate by ``angle`` degrees counter-clockwise on screen (as PIL ``Image.rotate``), scale by
+    ``scale`` and shear by ``shear`` degrees ``(x, y)`` (a number: x only) about ``center``, then translate
+    by ``translate`` pixels ``(dx, dy)``. Shear follows torchvision (see ``affine_matrix``).
+
+    ``center`` is in pixel-centre coordinates, default the image centre ``((W-1)/2, (H-1)/2)``;
+    torchvision's ``center=(cx, cy)`` (pixel-corner coordinates) is ``(cx - 0.5, cy - 0.5)`` here.
+    Each parameter is a number / pair or a per-sample tensor ``(B,)`` / ``(B, 2)``. ``scale`` must be
+    > 0 (checked for numbers and CPU tensors).
+    """
+    x, _ = as_batch(img)
+    b, _, h, w = x.shape
+    _check_names(interpolation, fill_mode)
+    _check_positive(scale, "scale")
+    if center is None:
+        center = ((w - 1) / 2, (h - 1) / 2)
+    m = affine_matrix(b, angle, translate, scale, shear, center, x.device)
+    return warp_affine(img, m, None, interpolation, fill_mode, fill)
+
+
+def rotate(img, angle, center=None, interpolation="bilinear", fill_mode="constant", fill=0):
+    """Rotate by ``angle`` degrees counter-clockwise on screen about ``center`` (default the image
+    centre), keeping the size: ``PIL.Image.rotate(angle)``."""
+    return affine(img, angle=angle, center=center, interpolation=interpolation, fill_mode=fill_mode,
+                  fill=fill)
+
+
+def translate(img, translate, interpolation="bilinear", fill_mode="constant", fill=0):
+    """Move the content by ``translate`` = ``(dx, dy)`` pixels (per sample ``(B, 2)``); fractional shifts
+    interpolate."""
+    return affine(img, translate=translate, interpolation=interpolation, fill_mode=fill_mode, fill=fill)
+
+
+def shear_x(img, angle, center=None, interpolation="bilinear", fill_mode="constant", fill=0):
+    """Shear along x by ``angle`` degrees about ``center``: ``x' = x - tan(angle) (y - cy)`` (torchvision's
+    sign)."""
+    return affine(img, shear=_stack_pair(angle, 0.0), center=center, interpolation=interpolation,
+                  fill_mode=fill_mode, fill=fill)
+
+
+def shear_y(img, angle, center=None, interpolation="bilinear", fill_mode="constant", fill=0):
+    """Shear along y by ``angle`` degrees about ``center`` (torchvision's ``shear=(0, angle)``)."""
+    return affine(img, shear=_stack_pair(0.0, angle), center=center, interpolation=interpolation,
+                  fill_mode=fill_mode, fill=fill)
+
+
+def scale(img, factor, center=None, interpolation="bilinear", fill_mode="constant", fill=0):
+    """Zoom by ``factor`` (> 1 enlarges) about ``center`` (default the image centre), keeping the size."""
+    return affine(img, scale=factor, center=center, interpolation=interpolation, fill_mode=fill_mode,
+                  fill=fill)
+
+
+def hflip(img: torch.Tensor) -> torch.Tensor:
+    """Mirror left-right, exactly (``x -> W - 1 - x``; the same as ``warp_affine`` with ``hflip_matrix``)."""
+    x, restore = as_batch(img)
+    return restore(torch.flip(x, dims=(-1,)))
+
+
+def vflip(img: torch.Tensor) -> torch.Tensor:
+    """Mirror top-bottom, exactly (``y -> H - 1 - y``)."""
+    x, restore = as_batch(img)
+    return restore(torch.flip(x, dims=(-2,)))
+
+
+def resized_crop(img, boxes, size, interpolation="bilinear", fill_mode="constant", fill=0):
+    """Crop ``boxes`` and resize them to ``size`` in one resampling.
+
+    ``boxes``: ``(4,)`` or ``(B, 4)`` ``x0, y0, x1, y1`` in pixels, x1/y1 exclusive (pixels ``x0 .. x1-1``;
+    fractional boxes allowed); ``size``: ``(H_out, W_out)`` or an int. The mapping is that of
+    ``F.interpolate(img[..., y0:y1, x0:x1], size, mode="bilinear", align_corners=False)`` (nearest:
+    ``mode="nearest-exact"``). Unlike crop-then-resize, taps just outside the box read the real
+    neighbouring pixels (``fill_mode`` acts only outside the image), so the border pixels of an enlarged
+    crop can differ from the crop-first result; no antialiasing when shrinking.
+    """
+    x, _ = as_batch(img)
+    _check_names(interpolation, fill_mode)
+    out_size = _size(size, "size")
+    m = resized_crop_matrix(x.shape[0], boxes, out_size, x.device)
+    return warp_affine(img, m, out_size, interpolation, fill_mode, fill)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _check_names(interpolation, fill_mode) -> None:
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"fill_mode must be one of {FILL_MODES}, got {fill_mode!r}")
+
+
+def _size(size, name: str) -> tuple[int, int]:
+    if isinstance(size, Integral) and not isinstance(size, bool):
+        size = (size, size)
+    if (
+        not isinstance(size, Sequence)
+        or len(size) != 2
+        or not all(isinstance(s, Integral) and not isinstance(s, bool) for s in size)
+    ):
+        raise TypeError(f"{name} must be an int or a pair of ints (H, W), got {size!r}")
+    if size[0] < 1 or size[1] < 1:
+        raise ValueError(f"{name} must be positive, got {tuple(size)}")
+    return int(size[0]), int(size[1])
+
+
+def _pair(value, name: str):
+    """A number means (value, 0); pairs and tensors pass through (per_sample checks their shape)."""
+    if isinstance(value, Real) and not isinstance(value, bool):
+        return (float(value), 0.0)
+    return value
+
+
+def _stack_pair(a, b):
+    """(a, b) with one of them a number and the other a number or a per-sample tensor -> a pair or (n, 2)."""
+    first = isinstance(a, torch.Tensor)
+    t = a if first else b
+    if not isinstance(t, torch.Tensor):
+        return (a, b)
+    if t.dtype == torch.bool or t.is_complex() or t.dim() > 1:
+        return t  # per_sample reports it
+    t = t.reshape(-1).to(torch.float64)
+    zero = torch.zeros_like(t)
+    return torch.stack((t, zero) if first else (zero, t), -1)
+
+
+def _check_positive(value, name: str) -> None:
+    if isinstance(value, torch.Tensor):
+        if value.device.type != "cpu" or value.dtype == torch.bool or value.is_complex():
+            return  # CUDA tensors are not read (no sync); bad dtypes are reported by per_sample
+        bad = bool((~(value > 0)).any())
+    elif isinstance(value, Real) and not isinstance(value, bool):
+        bad = not value > 0
+    else:
+        return
+    if bad:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+def _check_boxes(boxes) -> None:
+    """x1 > x0 and y1 > y0 for sequences and CPU tensors (CUDA tensors are not read: no sync)."""
+    if isinstance(boxes, torch.Tensor):
+        if boxes.device.type != "cpu" or boxes.dim() == 0 or boxes.shape[-1] != 4:
+            return  # shape and dtype errors come from per_sample
+        if boxes.dtype == torch.bool or boxes.is_complex():
+            return
+        b = boxes.reshape(-1, 4).double()
+        bad = bool(((b[:, 2] <= b[:, 0]) | (b[:, 3] <= b[:, 1])).any())
+    elif isinstance(boxes, Sequence) and len(boxes) == 4 and all(isinstance(v, Real) for v in boxes):
+        bad = not (boxes[2] > boxes[0] and boxes[3] > boxes[1])
+    else:
+        return
+    if bad:
+        raise ValueError(f"boxes must have x1 > x0 and y1 > y0 (x0, y0, x1, y1), got {boxes!r}")
+
+
+def _as_matrix(matrix, batch: int, device: torch.device) -> torch.Tensor:
+    """``matrix`` as a float64 ``(batch, 2, 3)`` tensor on ``device`` (no host sync)."""
+    if not isinstance(matrix, torch.Tensor):
+        try:
+            matrix = torch.as_tensor(matrix, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise TypeError(
+                f"matrix must be a tensor of shape (2, 3) or (B, 2, 3), got {type(matrix).__name__}"
+            ) from e
+    if not matrix.dtype.is_floating_point:
+        raise TypeError(f"matrix must be a floating tensor, got dtype {matrix.dtype}")
+    shape = tuple(matrix.shape)
+    if matrix.dim() not in (2, 3) or shape[-2:] not in ((2, 3), (3, 3)) or (
+        matrix.dim() == 3 and shape[0] not in (1, batch)
+    ):
+        raise ValueError(
+            f"matrix must have shape (2, 3), (3, 3), ({batch}, 2, 3) or ({batch}, 3, 3), got {shape}"
+        )
+    m = matrix.to(device=device, non_blocking=True).to(torch.float64)
+    return m[..., :2, :].expand(batch, 2, 3)
+
+
+def _invert(m: torch.Tensor) -> torch.Tensor:
+    """float32 ``(B, 2, 3)`` inverse of forward affines ``m`` (float64), in closed form: batched, no
+    host sync (``torch.linalg.inv`` checks for singular input). Non-finite results become a map to
+    (-2, -2)."""
+    a, b, c = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
+    d, e, f = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
+    det = a * e - b * d
+    ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
+    inv = torch.stack(
+        (torch.stack((ia, ib, -(ia * c + ib * f)), -1), torch.stack((id_, ie, -(id_ * c + ie * f)), -1)), -2
+    )
+    outside = torch.zeros_like(inv[:1])
+    outside[..., 2] = -2.0  # a scalar fill: no host-to-device copy
+    ok = torch.isfinite(inv).all(dim=(1, 2), keepdim=True)
+    return torch.where(ok, inv, outside).float()

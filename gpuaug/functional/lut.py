@@ -1,0 +1,337 @@
+"""Lookup tables for uint8 pointwise ops, as pure batched functions, and their fusion.
+
+A table is uint8 ``(B, C or 1, 256)``: ``out[b, c, y, x] = lut[b, c, img[b, c, y, x]]``. Tables compose
+(:func:`compose`), so a chain of pointwise ops becomes ONE table per image and channel and the pixels are
+touched once (:func:`pointwise_chain`). Histogram-driven ops (equalize, autocontrast) read the histogram of
+the image as it is at their place in the chain: :func:`push_histogram` carries the input's histogram
+through the tables built so far, so one histogram pass of the input serves the whole chain.
+
+The value-level formulas (``*_fn``) are shared with the floating path of ``gpuaug.functional.color``: one
+implementation of each formula. They follow PIL exactly (ImageOps, ImageEnhance, Image.blend).
+All functions are sync-free: parameters are tensors on the image's device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from gpuaug import backend
+from gpuaug._checks import FLOAT_DTYPES, as_batch, check_range, max_value, per_sample
+
+__all__ = [
+    "STEPS",
+    "autocontrast_lut",
+    "brightness_lut",
+    "compose",
+    "contrast_lut",
+    "equalize_lut",
+    "identity_lut",
+    "invert_lut",
+    "pointwise_chain",
+    "posterize_lut",
+    "push_histogram",
+    "solarize_add_lut",
+    "solarize_lut",
+]
+
+# ---------------------------------------------------------------------------------------------------------
+# Value-level formulas. ``v`` holds values in [0, mx] (float32, or float64 where PIL computes in double);
+# parameters broadcast against it. uint8 tables round/truncate the result as PIL does.
+
+
+def solarize_fn(v: torch.Tensor, threshold: torch.Tensor, mx: float) -> torch.Tensor:
+    """ImageOps.solarize: ``v >= threshold ? mx - v : v``."""
+    return torch.where(v >= threshold, mx - v, v)
+
+
+def invert_fn(v: torch.Tensor, mx: float) -> torch.Tensor:
+    return mx - v
+
+
+def solarize_add_fn(v: torch.Tensor, addition: torch.Tensor, threshold: torch.Tensor, mx: float):
+    """AutoAugment's SolarizeAdd: ``v < threshold ? clamp(v + addition, 0, mx) : v``."""
+    return torch.where(v < threshold, (v + addition).clamp(0, mx), v)
+
+
+def blend_fn(v: torch.Tensor, degenerate, factor: torch.Tensor, mx: float) -> torch.Tensor:
+    """Image.blend(degenerate, img, f) = ``clamp(deg + f * (v - deg), 0, mx)``; uint8 then truncates (PIL)."""
+    return (degenerate + factor * (v - degenerate)).clamp(0, mx)
+
+
+def stretch_fn(v: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, mx: float) -> torch.Tensor:
+    """ImageOps.autocontrast (cutoff 0): ``v * scale + offset``, ``scale = mx / (hi - lo)``,
+    ``offset = -lo * scale``; identity where ``hi <= lo``. Not clamped or truncated here."""
+    ok = hi > lo
+    # full_like(...) / t, not mx / t: torch computes ``number / tensor`` as ``t.reciprocal() * number``,
+    # which rounds differently from PIL's double division.
+    scale = torch.full_like(hi, mx) / torch.where(ok, hi - lo, torch.ones_like(hi))
+    offset = -lo * scale
+    return torch.where(ok, v * scale + offset, v)
+
+
+def posterize_fn(v: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+    """ImageOps.posterize on integer values: ``v & ~(2 ** (8 - bits) - 1)``; v, bits integer tensors."""
+    shift = 8 - bits
+    return v & ((255 >> shift) << shift)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Table builders. Per-sample parameters are (B,) tensors; tables are uint8 (B, 1, 256) unless they depend
+# on a per-channel histogram ((B, C, 256)).
+
+
+def _values(device, dtype=torch.float32) -> torch.Tensor:
+    return torch.arange(256, dtype=dtype, device=device).view(1, 1, 256)
+
+
+def _col(p: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+    return p.to(dtype).reshape(-1, 1, 1)
+
+
+def _u8(y: torch.Tensor) -> torch.Tensor:
+    """Clamp and truncate to uint8 (PIL's ``(UINT8) temp`` after clipping)."""
+    return y.clamp(0, 255).to(torch.uint8)
+
+
+def identity_lut(b: int, c: int = 1, device=None) -> torch.Tensor:
+    return torch.arange(256, dtype=torch.uint8, device=device).view(1, 1, 256).expand(b, c, 256).contiguous()
+
+
+def posterize_lut(bits: torch.Tensor) -> torch.Tensor:
+    """bits (B,) integers in 1..8 -> (B, 1, 256)."""
+    v = torch.arange(256, dtype=torch.int32, device=bits.device).view(1, 1, 256)
+    return posterize_fn(v, _col(bits.round(), torch.int32)).to(torch.uint8)
+
+
+def solarize_lut(threshold: torch.Tensor) -> torch.Tensor:
+    """threshold (B,) in 0..255 -> (B, 1, 256)."""
+    return _u8(solarize_fn(_values(threshold.device), _col(threshold), 255.0))
+
+
+def solarize_add_lut(addition: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+    """addition (B,) in -255..255, threshold (B,) in 0..255 -> (B, 1, 256); non-integer sums round."""
+    y = solarize_add_fn(_values(addition.device), _col(addition), _col(threshold), 255.0)
+    return _u8(y.round())
+
+
+def invert_lut(b: int, device=None) -> torch.Tensor:
+    return _u8(invert_fn(_values(device), 255.0)).expand(b, 1, 256).contiguous()
+
+
+def brightness_lut(factor: torch.Tensor) -> torch.Tensor:
+    """ImageEnhance.Brightness: blend with black. factor (B,) >= 0 -> (B, 1, 256)."""
+    return _u8(blend_fn(_values(factor.device), 0.0, _col(factor), 255.0))
+
+
+def contrast_lut(factor: torch.Tensor, gray_mean: torch.Tensor) -> torch.Tensor:
+    """ImageEnhance.Contrast: blend with the (rounded, integer) mean of the L image.
+
+    factor (B,), gray_mean (B,) -> (B, 1, 256)."""
+    return _u8(blend_fn(_values(factor.device), _col(gray_mean), _col(factor), 255.0))
+
+
+def equalize_lut(hist: torch.Tensor) -> torch.Tensor:
+    """ImageOps.equalize from a histogram (B, C, 256) -> (B, C, 256).
+
+    ``step = (total - count of the last non-empty bin) // 255``; ``lut[i] = (step // 2 + sum(h[:i])) // step``
+    (clipped to 255 as PIL's ``point`` does); identity where ``step == 0``.
+    """
+    h = hist.to(torch.int64)
+    idx = torch.arange(256, dtype=torch.int64, device=h.device)
+    total = h.sum(-1, keepdim=True)
+    last = torch.where(h > 0, idx, -1).amax(-1, keepdim=True)
+    step = (total - h.gather(-1, last.clamp(min=0))) // 255
+    before = h.cumsum(-1) - h
+    lut = (step // 2 + before) // step.clamp(min=1)
+    return torch.where(step > 0, lut.clamp(max=255), idx).to(torch.uint8)
+
+
+def autocontrast_lut(hist: torch.Tensor) -> torch.Tensor:
+    """ImageOps.autocontrast (cutoff 0) from a histogram (B, C, 256) -> (B, C, 256).
+
+    Darkest present value -> 0, lightest -> 255 via ``int(i * scale + offset)`` in float64 as PIL;
+    identity where the channel has fewer than two distinct values.
+    """
+    idx = torch.arange(256, dtype=torch.int64, device=hist.device)
+    present = hist > 0
+    lo = torch.where(present, idx, 256).amin(-1, keepdim=True).double()
+    hi = torch.where(present, idx, -1).amax(-1, keepdim=True).double()
+    y = stretch_fn(idx.double(), lo, hi, 255.0)
+    return y.trunc().clamp(0, 255).to(torch.uint8)
+
+
+def compose(lut_a: torch.Tensor, lut_b: torch.Tensor) -> torch.Tensor:
+    """The table of ``a`` then ``b``: ``out[b, c, i] = lut_b[b, c, lut_a[b, c, i]]`` (channels broadcast)."""
+    b = max(lut_a.shape[0], lut_b.shape[0])
+    c = max(lut_a.shape[1], lut_b.shape[1])
+    return lut_b.expand(b, c, 256).gather(-1, lut_a.expand(b, c, 256).to(torch.int64))
+
+
+def push_histogram(hist: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
+    """Histogram of ``lut(img)`` from the histogram of ``img``.
+
+    hist (B, C, 256) integer, lut uint8 (B, C or 1, 256) -> (B, C, 256), hist's dtype."""
+    out = torch.zeros_like(hist)
+    return out.scatter_add_(-1, lut.expand_as(hist).to(torch.int64), hist)
+
+
+def mean_from_histogram(hist: torch.Tensor) -> torch.Tensor:
+    """PIL's rounded mean ``int(mean + 0.5)`` of a one-channel histogram (B, 1, 256) -> float32 (B,)."""
+    h = hist[:, 0].to(torch.int64)
+    n = h.sum(-1)
+    s = (h * torch.arange(256, device=h.device)).sum(-1)
+    return ((2 * s + n) // (2 * n).clamp(min=1)).to(torch.float32)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parameter validation shared with gpuaug.functional.color (numbers and CPU tensors; CUDA tensors are not
+# inspected, which would synchronise).
+
+
+def check_param(op: str, name: str, value, dtype: torch.dtype) -> None:
+    mx = max_value(dtype)
+    if op == "posterize":
+        check_range(value, 1, 8, name, "(bits to keep)")
+        if not isinstance(value, torch.Tensor) and float(value) != int(value):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    elif name == "threshold":
+        check_range(value, 0, mx, name, "(the image's value range)")
+    elif name == "addition":
+        check_range(value, -mx, mx, name)
+    elif name == "factor":
+        check_range(value, 0, float("inf"), name, "(a non-negative factor)")
+
+
+# op -> names of its parameters, in order
+STEPS: dict[str, tuple[str, ...]] = {
+    "posterize": ("bits",),
+    "solarize": ("threshold",),
+    "solarize_add": ("addition", "threshold"),
+    "invert": (),
+    "brightness": ("factor",),
+    "contrast": ("factor",),
+    "equalize": (),
+    "autocontrast": (),
+}
+_ALIASES = {"adjust_brightness": "brightness", "adjust_contrast": "contrast"}
+
+
+def _step_params(name: str, params, b: int, device, dtype) -> list[torch.Tensor]:
+    names = STEPS[name]
+    if not names:
+        return []
+    if params is None or isinstance(params, torch.Tensor) or not isinstance(params, Sequence):
+        params = [params]
+    params = list(params)
+    if len(params) > len(names):
+        raise ValueError(f"{name} takes {len(names)} parameter(s) {names}, got {len(params)}")
+    if name == "solarize_add" and len(params) == 1:
+        params.append(128 * max_value(dtype) / 255)  # AutoAugment's threshold 128 (128/255 for floats)
+    out = []
+    for pname, value in zip(names, params):
+        if value is None:
+            raise ValueError(f"{name} needs its parameter {pname!r}")
+        check_param(name, pname, value, dtype)
+        out.append(per_sample(value, b, pname, device))
+    return out
+
+
+def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
+    """Apply a chain of pointwise ops as ONE table per image and channel (uint8), at most one histogram pass.
+
+    img: (B, C, H, W) or (C, H, W). steps: a list of ``(op, params, apply)``: ``op`` one of :data:`STEPS`
+    (also ``adjust_brightness``/``adjust_contrast``); ``params`` a number or tensor broadcasting to (B,),
+    for ``solarize_add`` a pair ``(addition, threshold)`` or just ``addition`` (threshold 128, floats
+    128/255), ``None`` for ops without parameters; ``apply`` a bool (B,) mask (``None``: every sample),
+    where false the step is the identity for that sample. The result equals applying the ops one by one
+    exactly.
+
+    Contrast on RGB needs the mean of the grayscale image at its place in the chain, which the per-channel
+    histograms do not determine: it costs one extra read pass (``gray_mean`` of the table so far). Floating
+    images run the steps one by one (no tables).
+    """
+    batch, restore = as_batch(img)
+    b, c = batch.shape[:2]
+    device = batch.device
+    parsed = []
+    for step in steps:
+        if not isinstance(step, Sequence) or len(step) not in (2, 3):
+            raise ValueError(f"steps must hold (op, params, apply) tuples, got {step!r}")
+        name, params = _ALIASES.get(step[0], step[0]), step[1]
+        mask = step[2] if len(step) == 3 else None
+        if name not in STEPS:
+            raise ValueError(f"unknown pointwise op {step[0]!r}; valid: {sorted(STEPS)}")
+        values = _step_params(name, params, b, device, batch.dtype)
+        if mask is not None:
+            if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+                raise TypeError(f"apply mask of {name} must be a bool tensor")
+            mask = mask.to(device, non_blocking=True).expand(b)
+        parsed.append((name, values, mask))
+    if batch.dtype in FLOAT_DTYPES or batch.dtype == torch.float64:
+        return restore(_float_chain(batch, parsed))
+    if batch.shape[0] == 0 or not parsed:
+        return restore(batch.clone(memory_format=torch.preserve_format))
+
+    total = None  # the table so far; None = identity
+    hist0 = None  # histogram of the input, computed at most once
+
+    def hist_now():
+        nonlocal hist0
+        if hist0 is None:
+            hist0 = backend.op("histogram", batch)(batch)
+        return hist0 if total is None else push_histogram(hist0, total)
+
+    for name, values, mask in parsed:
+        if name == "equalize":
+            lut = equalize_lut(hist_now())
+        elif name == "autocontrast":
+            lut = autocontrast_lut(hist_now())
+        elif name == "contrast":
+            if c == 1:
+                mean = mean_from_histogram(hist_now())
+            else:
+                mean = backend.op("gray_mean", batch)(batch, total)
+            lut = contrast_lut(values[0], mean)
+        else:
+            lut = _simple_lut(name, values, b, device)
+        if mask is not None:
+            lut = torch.where(mask.view(-1, 1, 1), lut, identity_lut(b, lut.shape[1], device))
+        total = lut if total is None else compose(total, lut)
+    out = backend.op("apply_lut", batch)(batch, total)
+    return restore(out)
+
+
+def _simple_lut(name: str, values: list[torch.Tensor], b: int, device) -> torch.Tensor:
+    if name == "posterize":
+        return posterize_lut(values[0])
+    if name == "solarize":
+        return solarize_lut(values[0])
+    if name == "solarize_add":
+        return solarize_add_lut(values[0], values[1])
+    if name == "invert":
+        return invert_lut(b, device)
+    if name == "brightness":
+        return brightness_lut(values[0])
+    raise AssertionError(name)
+
+
+def _float_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
+    from gpuaug.functional import color
+
+    fns = {
+        "posterize": color.posterize,
+        "solarize": color.solarize,
+        "solarize_add": color.solarize_add,
+        "invert": color.invert,
+        "brightness": color.adjust_brightness,
+        "contrast": color.adjust_contrast,
+        "equalize": color.equalize,
+        "autocontrast": color.autocontrast,
+    }
+    x = batch
+    for name, values, mask in parsed:
+        y = fns[name](x, *values)
+        x = y if mask is None else torch.where(mask.view(-1, 1, 1, 1), y, x)
+    return x if parsed else batch.clone(memory_format=torch.preserve_format)
