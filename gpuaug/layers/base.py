@@ -1,0 +1,357 @@
+"""The base of every augmentation layer: argument checks, per-sample sampling, gating, replay, config.
+
+A layer works in three separate steps (CONTRACT.md "Random layers"):
+
+1. ``sample(shape, device)`` draws the raw per-sample parameters, a dict of ``(B, ...)`` tensors on the
+   image's device, from the layer's ``generator`` (or the global one). ``params["apply"]`` is the
+   per-sample gate ``rand < p``. With ``same_on_batch`` one set is drawn and expanded to the batch.
+2. ``apply(img, params, ...)`` is deterministic: it turns the raw parameters into identity parameters
+   where ``apply`` is false (identity matrix, factor 1, identity table) and runs the op once on the batch.
+   Replaying ``params`` on another tensor of the same shape gives the same transform.
+3. ``forward`` = ``sample`` + ``apply`` in training mode; ``eval()`` is the identity (deterministic
+   layers such as ``Normalize`` still apply). ``layer.last_params`` keeps the last draw.
+
+Nothing here reads a device tensor on the host: the gate and parameters stay on the device.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Real
+
+import torch
+from torch import nn
+
+from gpuaug import _checks
+
+KINDS = ("geometric", "pointwise", "pixel", "mix", "container")
+
+
+# ----------------------------------------------------------------------------------------------- checks
+
+
+def check_prob(value, name: str = "p") -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number in [0, 1], got {type(value).__name__}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_generator(generator) -> torch.Generator | None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator
+
+
+def check_bool(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def check_number(value, name: str, lo: float = -math.inf, hi: float = math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not lo <= float(value) <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+def check_int(value, name: str, lo: int = -(2**62), hi: int = 2**62) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    return value
+
+
+def to_range(
+    value,
+    name: str,
+    center: float | None = None,
+    lo: float = -math.inf,
+    hi: float = math.inf,
+) -> tuple[float, float]:
+    """torchvision's range arguments: ``x`` means ``(center - x, center + x)`` (``(-x, x)`` without a
+    centre), a pair ``(a, b)`` is taken as is. Both ends must lie in ``[lo, hi]`` and ``a <= b``."""
+    if isinstance(value, Real) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"{name} must be non-negative when a single number, got {value!r}")
+        c = 0.0 if center is None else center
+        pair = (c - float(value), c + float(value))
+    elif (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and len(value) == 2
+        and all(isinstance(v, Real) and not isinstance(v, bool) for v in value)
+    ):
+        pair = (float(value[0]), float(value[1]))
+    else:
+        raise TypeError(f"{name} must be a number or a pair of numbers, got {value!r}")
+    if pair[0] > pair[1]:
+        raise ValueError(f"{name} must be (min, max) with min <= max, got {value!r}")
+    if pair[0] < lo or pair[1] > hi:
+        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value!r}")
+    return pair
+
+
+def check_size(value, name: str = "size") -> tuple[int, int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise TypeError(f"{name} must be an int or a pair of ints (H, W), got {value!r}")
+    if value[0] <= 0 or value[1] <= 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+# --------------------------------------------------------------------------------------------- sampling
+
+
+def _check_device(generator: torch.Generator | None, device: torch.device) -> None:
+    # A torch.Generator lives on one device: a CPU generator cannot drive CUDA sampling (and drawing on
+    # the CPU then copying would cost a host->device copy per call), so the two must match.
+    if generator is None:
+        return
+    g = generator.device
+    if g.type != device.type or (
+        g.index is not None and device.index is not None and g.index != device.index
+    ):
+        raise ValueError(
+            f"generator is on {g} but the image is on {device}: parameters are drawn on the image's device, "
+            f"create the generator there (torch.Generator(device={str(device)!r}))"
+        )
+
+
+class Sampler:
+    """Per-sample draws of ``n`` values on ``device`` from ``generator`` (``None``: the global one)."""
+
+    def __init__(self, generator: torch.Generator | None, n: int, device: torch.device):
+        _check_device(generator, device)
+        self.generator, self.n, self.device = generator, n, device
+
+    def uniform(self, lo: float, hi: float, *tail: int) -> torch.Tensor:
+        u = torch.rand((self.n, *tail), generator=self.generator, device=self.device)
+        return u * (hi - lo) + lo if (lo, hi) != (0.0, 1.0) else u
+
+    def randint(self, lo: int, hi: int, *tail: int) -> torch.Tensor:
+        """Integers in ``[lo, hi)``."""
+        return torch.randint(lo, hi, (self.n, *tail), generator=self.generator, device=self.device)
+
+    def bernoulli(self, p: float, *tail: int) -> torch.Tensor:
+        if p >= 1.0:
+            return torch.ones((self.n, *tail), dtype=torch.bool, device=self.device)
+        if p <= 0.0:
+            return torch.zeros((self.n, *tail), dtype=torch.bool, device=self.device)
+        return self.uniform(0.0, 1.0, *tail) < p
+
+    def normal(self, *tail: int) -> torch.Tensor:
+        return torch.randn((self.n, *tail), generator=self.generator, device=self.device)
+
+    def beta(self, a: float) -> torch.Tensor:
+        """Symmetric Beta(a, a) per sample, without host sync: Johnk's method with 64 candidates per
+        sample, the first accepted one wins. For ``a <= 1`` (the mixup/cutmix range) acceptance is
+        >= 1/2 per candidate, so a miss has probability < 2**-64; a miss (possible for large ``a``) falls
+        back to the normal approximation. torch's own Beta/Gamma samplers take no generator."""
+        k = 64
+        u = self.uniform(0.0, 1.0, k).clamp_min(1e-30).log() / a
+        v = self.uniform(0.0, 1.0, k).clamp_min(1e-30).log() / a
+        x, y = u.exp(), v.exp()
+        s = x + y
+        ok = s <= 1.0
+        # x / (x + y) in log space for stability when both are tiny (a << 1)
+        m = torch.maximum(u, v)
+        cand = torch.exp(u - m) / (torch.exp(u - m) + torch.exp(v - m))
+        first = torch.argmax(ok.to(torch.uint8), dim=1, keepdim=True)
+        pick = cand.gather(1, first)[:, 0]
+        approx = (0.5 + self.normal() * math.sqrt(1.0 / (4.0 * (2.0 * a + 1.0)))).clamp(0.0, 1.0)
+        return torch.where(ok.any(dim=1), pick, approx)
+
+
+def _gamma(s: Sampler, a: float, tail: tuple[int, ...]) -> torch.Tensor:
+    """Gamma(a, 1) draws of shape (n, *tail): Marsaglia-Tsang with 16 candidates per draw, the first
+    accepted one wins (acceptance >= 0.95 per candidate for a >= 1, so a miss has probability < 1e-20;
+    a miss takes the mean). a < 1: Gamma(a + 1) * U ** (1 / a)."""
+    aa = a + 1.0 if a < 1.0 else a
+    d = aa - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    x = s.normal(*tail, 16)
+    v = (1.0 + c * x) ** 3
+    u = s.uniform(0.0, 1.0, *tail, 16).clamp_min(1e-30)
+    ok = (v > 0) & (torch.log(u) < 0.5 * x * x + d - d * v + d * torch.log(v.clamp_min(1e-30)))
+    first = torch.argmax(ok.to(torch.uint8), dim=-1, keepdim=True)
+    g = torch.where(ok.any(-1), d * v.gather(-1, first)[..., 0], aa)
+    if a < 1.0:
+        g = g * s.uniform(0.0, 1.0, *tail).clamp_min(1e-30) ** (1.0 / a)
+    return g
+
+
+def dirichlet(s: Sampler, alpha: float, k: int) -> torch.Tensor:
+    """Symmetric Dirichlet(alpha) weights (n, k): normalised Gamma draws (torch's takes no generator)."""
+    g = _gamma(s, alpha, (k,)).clamp_min(1e-30)
+    return g / g.sum(-1, keepdim=True)
+
+
+def expand_params(params: dict, batch: int) -> dict:
+    """Expand every ``(1, ...)`` tensor of a same-on-batch draw to ``(batch, ...)``."""
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, torch.Tensor) and v.dim() >= 1 and v.shape[0] == 1 and batch != 1:
+            out[k] = v.expand(batch, *v.shape[1:])
+        else:
+            out[k] = v
+    return out
+
+
+def gate(params, mask: torch.Tensor):
+    """AND an extra per-sample mask into (possibly nested) params: how RandomApply / RandomChoice gate
+    their children without touching their code."""
+    if isinstance(params, list):
+        return [gate(p, mask) for p in params]
+    out = dict(params)
+    if "apply" in out:
+        out["apply"] = out["apply"] & mask
+    if "children" in out:
+        out["children"] = gate(out["children"], mask)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- config
+
+
+def _plain(value):
+    """A config value as plain Python (lists, numbers, strings) so it prints and dumps to YAML."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    return value
+
+
+def format_config(cfg: dict, indent: int = 0) -> str:
+    """``Name(arg=value, ...)``; containers list their transforms one per line."""
+    cfg = dict(cfg)
+    name = cfg.pop("name")
+    inner = cfg.pop("transforms", None)
+    args = ", ".join(f"{k}={v!r}" for k, v in cfg.items())
+    if inner is None:
+        return f"{name}({args})"
+    pad = " " * (indent + 4)
+    lines = [f"{pad}{format_config(t, indent + 4)}," for t in inner]
+    tail = f", {args}" if args else ""
+    return f"{name}([\n" + "\n".join(lines) + f"\n{' ' * indent}]{tail})"
+
+
+# ------------------------------------------------------------------------------------------------ layer
+
+
+class RandomLayer(nn.Module):
+    """Base of every layer. Subclasses set ``kind`` and implement ``_draw`` and ``apply``.
+
+    ``kind``: ``"geometric"`` (a per-sample matrix; also implements ``matrix`` and ``output_size``),
+    ``"pointwise"`` (a per-sample 256-entry table on uint8; also implements ``lut_steps``), ``"pixel"``
+    (any other image op), ``"mix"`` (CutMix/MixUp: takes and returns labels), ``"container"``.
+    """
+
+    kind = "pixel"
+    #: deterministic layers (Normalize) still run in eval mode
+    deterministic = False
+
+    def __init__(self, p: float = 1.0, generator: torch.Generator | None = None, same_on_batch: bool = False):
+        super().__init__()
+        self.p = check_prob(p)
+        self.generator = check_generator(generator)
+        self.same_on_batch = check_bool(same_on_batch, "same_on_batch")
+        self.last_params: dict | None = None
+
+    # -- config ---------------------------------------------------------------------------------------
+    def _args(self) -> dict:
+        """Constructor arguments (without ``generator``) in the order they print."""
+        return {}
+
+    def to_config(self) -> dict:
+        args = dict(self._args())
+        if not self.deterministic and self.kind != "container":
+            args.setdefault("p", self.p)
+            if self.same_on_batch:
+                args["same_on_batch"] = True
+        return {"name": type(self).__name__, **_plain(args)}
+
+    def __repr__(self) -> str:
+        return format_config(self.to_config())
+
+    # -- sampling -------------------------------------------------------------------------------------
+    def _draw(self, s: Sampler, shape: tuple[int, ...]) -> dict:
+        """Raw parameters for ``s.n`` samples of an input of ``shape`` (B, C, H, W)."""
+        return {}
+
+    def sample(self, shape: Sequence[int], device: torch.device | str = "cpu") -> dict:
+        """Draw the per-sample parameters for a batch of ``shape`` = (B, C, H, W) on ``device``."""
+        shape = tuple(int(v) for v in shape)
+        batch = shape[0]
+        device = torch.device(device)
+        s = Sampler(self.generator, 1 if self.same_on_batch else batch, device)
+        params = {"apply": s.bernoulli(self.p)}
+        params.update(self._draw(s, shape))
+        return expand_params(params, batch) if self.same_on_batch else params
+
+    # -- applying -------------------------------------------------------------------------------------
+    def _transform(self, img: torch.Tensor, params: dict, masks, boxes, keypoints) -> tuple:
+        """Deterministic op on a (B, C, H, W) batch; returns (img, masks, boxes, keypoints)."""
+        raise NotImplementedError
+
+    def apply(self, img: torch.Tensor, params: dict, masks=None, boxes=None, keypoints=None):
+        """Replay ``params`` (from ``sample``, ``last_params`` or ``return_params=True``) on ``img``.
+
+        Same return convention as ``forward``; runs in eval mode too.
+        """
+        batch, restore = _checks.as_batch(img)
+        single = img.dim() == 3
+        result = self._transform(batch, params, *_targets_as_batch(single, masks, boxes, keypoints))
+        return _finish(result, restore, single, (masks, boxes, keypoints), None, False)
+
+    def forward(self, img: torch.Tensor, masks=None, boxes=None, keypoints=None, return_params: bool = False):
+        """Augment ``img`` ((B, C, H, W) or (C, H, W)); targets by keyword (see CONTRACT.md).
+
+        Returns the image, or a tuple (image, given targets in the order masks, boxes, keypoints);
+        with ``return_params=True`` the drawn parameters are appended (``None`` in eval mode).
+        """
+        batch, restore = _checks.as_batch(img)
+        single = img.dim() == 3
+        tg = _targets_as_batch(single, masks, boxes, keypoints)
+        if not self.training and not self.deterministic:
+            params = None
+            result = (batch, *tg)
+        else:
+            params = self.sample(batch.shape, batch.device)
+            self.last_params = params
+            result = self._transform(batch, params, *tg)
+        return _finish(result, restore, single, (masks, boxes, keypoints), params, return_params)
+
+
+def _targets_as_batch(single: bool, masks, boxes, keypoints):
+    if not single:
+        return masks, boxes, keypoints
+    return tuple(None if t is None else t.unsqueeze(0) for t in (masks, boxes, keypoints))
+
+
+def _finish(result, restore, single: bool, given, params, return_params: bool):
+    img, *tg = result
+    out = [restore(img)]
+    for t, g in zip(tg, given):
+        if g is not None:
+            out.append(t[0] if single else t)
+    if return_params:
+        out.append(params)
+    return out[0] if len(out) == 1 else tuple(out)

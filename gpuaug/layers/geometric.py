@@ -1,0 +1,595 @@
+"""Geometric layers: each draws a per-sample forward matrix (B, 3, 3) and warps ONCE.
+
+Matrices map SOURCE pixel coordinates (x, y) to OUTPUT coordinates (CONTRACT.md "Geometry"); pixel
+centres at integers. A sample that is not selected gets the identity matrix (for crops: the
+deterministic centre crop / full-image resize, so the output size stays fixed). Compose multiplies the
+matrices of consecutive geometric layers and warps once (see ``container.py``).
+
+Targets follow the same matrix: ``masks`` (B, H, W) or (B, K, H, W) of any dtype (nearest, filled with
+``mask_fill``), ``boxes`` (B, K, 4) x0, y0, x1, y1 with x1, y1 exclusive (enclosing box of the moved
+corners, clipped to the output), ``keypoints`` (B, K, 2) (moved, not clipped).
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import torch
+
+from gpuaug import _checks, backend
+from gpuaug.layers.base import (
+    RandomLayer,
+    Sampler,
+    check_number,
+    check_size,
+    to_range,
+)
+
+INTERPOLATIONS = ("nearest", "bilinear")
+FILL_MODES = ("constant", "edge", "reflect", "mirror", "wrap")
+
+
+# ------------------------------------------------------------------------------------------- matrices
+
+
+def identity(n: int, device) -> torch.Tensor:
+    return torch.eye(3, device=device).expand(n, 3, 3).clone()
+
+
+def affine_matrix(angle, translate, scale, shear, center) -> torch.Tensor:
+    """Forward (n, 3, 3): p' = center + translate + R(angle) Sh(shear) scale (p - center).
+
+    angle (n,) degrees counter-clockwise on screen; translate (n, 2) pixels; scale (n,); shear (n, 2)
+    degrees (x, y); center (n, 2).
+    """
+    a = torch.deg2rad(angle)
+    cos, sin = torch.cos(a), torch.sin(a)
+    tx, ty = torch.tan(torch.deg2rad(shear[:, 0])), torch.tan(torch.deg2rad(shear[:, 1]))
+    # y points down, so a counter-clockwise turn on screen is [[cos, sin], [-sin, cos]].
+    r = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)
+    sh = torch.stack(
+        [torch.stack([torch.ones_like(tx), tx], -1), torch.stack([ty, torch.ones_like(ty)], -1)], -2
+    )
+    lin = (r @ sh) * scale[:, None, None]
+    off = center + translate - (lin @ center[:, :, None])[:, :, 0]
+    m = identity(angle.shape[0], angle.device)
+    m[:, :2, :2] = lin
+    m[:, :2, 2] = off
+    return m
+
+
+def crop_resize_matrix(x0, y0, w, h, size: tuple[int, int]) -> torch.Tensor:
+    """Forward (n, 3, 3) mapping the box (x0, y0, w, h) (pixel units, (n,) each) onto an output of
+    ``size`` = (H, W): box edges x0 - 1/2 .. x0 + w - 1/2 land on the output edges -1/2 .. W - 1/2."""
+    sx = size[1] / w
+    sy = size[0] / h
+    m = identity(x0.shape[0], x0.device)
+    m[:, 0, 0] = sx
+    m[:, 1, 1] = sy
+    m[:, 0, 2] = (0.5 - x0) * sx - 0.5
+    m[:, 1, 2] = (0.5 - y0) * sy - 0.5
+    return m
+
+
+def invert_affine(m: torch.Tensor) -> torch.Tensor:
+    """(B, 2, 3) inverse of a (B, 3, 3) affine matrix, in closed form (torch.linalg.inv would check for
+    singular input, a host sync on CUDA)."""
+    a, b, c = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
+    d, e, f = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
+    det = a * e - b * d
+    ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
+    ic = -(ia * c + ib * f)
+    if_ = -(id_ * c + ie * f)
+    return torch.stack([torch.stack([ia, ib, ic], -1), torch.stack([id_, ie, if_], -1)], -2)
+
+
+# ---------------------------------------------------------------------------------------------- warping
+
+
+def warp(
+    img: torch.Tensor, m: torch.Tensor, size: tuple[int, int], interpolation: str, fill_mode: str, fill
+) -> torch.Tensor:
+    """One resampling of the (B, C, H, W) batch with forward matrices ``m`` (B, 3, 3)."""
+    if img.shape[0] == 0:
+        return _checks.empty_output(img, size)
+    b, c = img.shape[:2]
+    fill_t = _checks.parse_fill(fill, b, c, img.dtype, img.device)
+    inv = invert_affine(m.to(device=img.device, dtype=torch.float32)).contiguous()
+    return backend.op("warp", img)(img, inv, tuple(size), interpolation, fill_mode, fill_t)
+
+
+def warp_masks(masks: torch.Tensor, m: torch.Tensor, size: tuple[int, int], fill_mode: str, mask_fill):
+    """Masks (B, H, W) or (B, K, H, W), any integer/bool/float dtype: nearest, ``mask_fill`` outside."""
+    if not isinstance(masks, torch.Tensor):
+        raise TypeError(f"masks must be a torch.Tensor, got {type(masks).__name__}")
+    if masks.dim() not in (3, 4):
+        raise ValueError(f"masks must be (B, H, W) or (B, K, H, W), got shape {tuple(masks.shape)}")
+    m4 = masks if masks.dim() == 4 else masks.unsqueeze(1)
+    b, k, h, w = m4.shape
+    if b != m.shape[0]:
+        raise ValueError(f"masks must have the image's batch size {m.shape[0]}, got {b}")
+    # uint8 masks warp as uint8; everything else as float32 (exact for integer ids below 2**24).
+    work = torch.uint8 if masks.dtype in (torch.uint8, torch.bool) else torch.float32
+    flat = m4.reshape(b * k, 1, h, w).to(work)
+    if b * k == 0:
+        out = flat.new_empty((b * k, 1, *size))
+    else:
+        inv = invert_affine(m.to(device=masks.device, dtype=torch.float32)).repeat_interleave(k, 0)
+        fill_t = torch.full((b * k, 1), float(mask_fill), dtype=torch.float32, device=masks.device)
+        out = backend.op("warp", flat)(flat, inv.contiguous(), tuple(size), "nearest", fill_mode, fill_t)
+    out = out.reshape(b, k, *size).to(masks.dtype)
+    return out if masks.dim() == 4 else out[:, 0]
+
+
+def warp_boxes(boxes: torch.Tensor, m: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Boxes (B, K, 4) x0, y0, x1, y1 (x1, y1 exclusive): enclosing box of the 4 moved corners, clipped."""
+    if not isinstance(boxes, torch.Tensor) or boxes.dim() != 3 or boxes.shape[-1] != 4:
+        raise ValueError(f"boxes must be a (B, K, 4) tensor, got {getattr(boxes, 'shape', boxes)!r}")
+    bx = boxes.to(torch.float32) - 0.5  # box edges in pixel-centre coordinates
+    x0, y0, x1, y1 = bx.unbind(-1)
+    cx = torch.stack([x0, x1, x1, x0], -1)
+    cy = torch.stack([y0, y0, y1, y1], -1)
+    mm = m.to(device=boxes.device, dtype=torch.float32)[:, None]
+    nx = mm[..., 0, 0:1] * cx + mm[..., 0, 1:2] * cy + mm[..., 0, 2:3]
+    ny = mm[..., 1, 0:1] * cx + mm[..., 1, 1:2] * cy + mm[..., 1, 2:3]
+    out = torch.stack([nx.amin(-1), ny.amin(-1), nx.amax(-1), ny.amax(-1)], -1) + 0.5
+    hi = torch.tensor([size[1], size[0], size[1], size[0]], dtype=torch.float32).to(
+        boxes.device, non_blocking=True
+    )
+    out = torch.minimum(out.clamp_min(0.0), hi)
+    return out.round().to(boxes.dtype) if not boxes.is_floating_point() else out.to(boxes.dtype)
+
+
+def warp_keypoints(keypoints: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Keypoints (B, K, 2) (x, y) in pixel coordinates, moved by the matrix (not clipped)."""
+    if not isinstance(keypoints, torch.Tensor) or keypoints.dim() != 3 or keypoints.shape[-1] != 2:
+        raise ValueError(
+            f"keypoints must be a (B, K, 2) tensor, got {getattr(keypoints, 'shape', keypoints)!r}"
+        )
+    mm = m.to(device=keypoints.device, dtype=torch.float32)
+    p = keypoints.to(torch.float32)
+    out = p @ mm[:, :2, :2].transpose(1, 2) + mm[:, None, :2, 2]
+    return out.to(keypoints.dtype) if keypoints.is_floating_point() else out.round().to(keypoints.dtype)
+
+
+def warp_all(img, m, size, interpolation, fill_mode, fill, mask_fill, masks, boxes, keypoints):
+    """Image and targets through one matrix; returns (img, masks, boxes, keypoints)."""
+    out = warp(img, m, size, interpolation, fill_mode, fill)
+    if masks is not None:
+        masks = warp_masks(masks, m, size, fill_mode, mask_fill)
+    if boxes is not None:
+        boxes = warp_boxes(boxes, m, size)
+    if keypoints is not None:
+        keypoints = warp_keypoints(keypoints, m)
+    return out, masks, boxes, keypoints
+
+
+# ----------------------------------------------------------------------------------------------- layers
+
+
+def _check_choice(value, name: str, choices) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {choices}, got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def _check_fill(fill):
+    if fill is None:
+        return 0
+    if isinstance(fill, bool):
+        raise TypeError("fill must be a number or a sequence of numbers, got bool")
+    if isinstance(fill, Real):
+        return float(fill)
+    if isinstance(fill, (list, tuple)) and all(isinstance(v, Real) and not isinstance(v, bool) for v in fill):
+        if len(fill) not in (1, 3):
+            raise ValueError(f"fill must have 1 or 3 values (one per channel), got {len(fill)}")
+        return [float(v) for v in fill]
+    if isinstance(fill, torch.Tensor):
+        return fill
+    raise TypeError(f"fill must be a number or a sequence of numbers, got {type(fill).__name__}")
+
+
+class _Geometric(RandomLayer):
+    """Shared argument handling for the geometric layers (not a public class)."""
+
+    kind = "geometric"
+    #: whether the result depends on the interpolation / on what lies outside the image (flips move whole
+    #: pixels inside the image: neither; integer crops: only the fill). Compose fuses a layer into a run
+    #: of others when the settings it depends on agree.
+    uses_interpolation = True
+    uses_fill = True
+
+    def __init__(self, interpolation="bilinear", fill_mode="constant", fill=0, mask_fill=0, **kw):
+        super().__init__(**kw)
+        self.interpolation = _check_choice(interpolation, "interpolation", INTERPOLATIONS)
+        self.fill_mode = _check_choice(fill_mode, "fill_mode", FILL_MODES)
+        self.fill = _check_fill(fill)
+        self.mask_fill = check_number(mask_fill, "mask_fill")
+
+    def _warp_args(self) -> dict:
+        return {
+            "interpolation": self.interpolation,
+            "fill_mode": self.fill_mode,
+            "fill": self.fill,
+            "mask_fill": self.mask_fill,
+        }
+
+    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """Output (H, W) for an input of (H, W); same for every sample."""
+        return size
+
+    def matrix(self, params: dict, size: tuple[int, int]) -> torch.Tensor:
+        """Forward (B, 3, 3) for an input of ``size`` (H, W), identity where ``params["apply"]`` is false."""
+        raise NotImplementedError
+
+    def _transform(self, img, params, masks, boxes, keypoints):
+        size = tuple(img.shape[-2:])
+        m = self.matrix(params, size)
+        return warp_all(
+            img,
+            m,
+            self.output_size(size),
+            self.interpolation,
+            self.fill_mode,
+            self.fill,
+            self.mask_fill,
+            masks,
+            boxes,
+            keypoints,
+        )
+
+
+def _gated(apply: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    return torch.where(apply[:, None, None], m, torch.eye(3, device=m.device, dtype=m.dtype))
+
+
+def _center(size, n, device, center=None) -> torch.Tensor:
+    h, w = size
+    c = ((w - 1) / 2.0, (h - 1) / 2.0) if center is None else (float(center[0]), float(center[1]))
+    return _checks.to_device(list(c), torch.float32, device).expand(n, 2)
+
+
+class RandomAffine(_Geometric):
+    """torchvision's RandomAffine per sample: ``degrees`` (x or (a, b)), ``translate`` (fractions of
+    (W, H)), ``scale`` (range), ``shear`` (x, (a, b) for x, or (a, b, c, d) for x and y, degrees).
+    Rotation is counter-clockwise on screen for positive angles; ``center`` defaults to the image centre."""
+
+    def __init__(
+        self,
+        degrees=0,
+        translate=None,
+        scale=None,
+        shear=None,
+        interpolation="nearest",
+        fill_mode="constant",
+        fill=0,
+        center=None,
+        mask_fill=0,
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        super().__init__(
+            interpolation, fill_mode, fill, mask_fill, p=p, generator=generator, same_on_batch=same_on_batch
+        )
+        self.degrees = to_range(degrees, "degrees")
+        if translate is not None:
+            if (
+                not isinstance(translate, (list, tuple))
+                or len(translate) != 2
+                or not all(isinstance(v, Real) and not isinstance(v, bool) for v in translate)
+            ):
+                raise TypeError(f"translate must be a pair of fractions (a, b), got {translate!r}")
+            if not all(0.0 <= float(v) <= 1.0 for v in translate):
+                raise ValueError(f"translate fractions must be in [0, 1], got {translate!r}")
+            translate = (float(translate[0]), float(translate[1]))
+        self.translate = translate
+        self.scale = None if scale is None else to_range(scale, "scale", lo=0.0)
+        if self.scale is not None and self.scale[0] <= 0:
+            raise ValueError(f"scale must be positive, got {scale!r}")
+        if shear is None:
+            self.shear = None
+        elif isinstance(shear, (list, tuple)) and len(shear) == 4:
+            self.shear = to_range(shear[:2], "shear") + to_range(shear[2:], "shear")
+        else:
+            self.shear = to_range(shear, "shear") + (0.0, 0.0)
+        if center is not None and (not isinstance(center, (list, tuple)) or len(center) != 2):
+            raise TypeError(f"center must be a pair (x, y), got {center!r}")
+        self.center = None if center is None else (float(center[0]), float(center[1]))
+
+    def _args(self):
+        return {
+            "degrees": self.degrees,
+            "translate": self.translate,
+            "scale": self.scale,
+            "shear": self.shear,
+            "center": self.center,
+            **self._warp_args(),
+        }
+
+    def _draw(self, s: Sampler, shape):
+        h, w = shape[-2:]
+        out = {"angle": s.uniform(*self.degrees)}
+        if self.translate is not None:
+            mx, my = self.translate[0] * w, self.translate[1] * h
+            # torchvision rounds the translation to whole pixels
+            out["translate"] = torch.stack([s.uniform(-mx, mx), s.uniform(-my, my)], -1).round()
+        if self.scale is not None:
+            out["scale"] = s.uniform(*self.scale)
+        if self.shear is not None:
+            out["shear"] = torch.stack([s.uniform(*self.shear[:2]), s.uniform(*self.shear[2:])], -1)
+        return out
+
+    def matrix(self, params, size):
+        angle = params["angle"]
+        n, dev = angle.shape[0], angle.device
+        zeros2 = torch.zeros(n, 2, device=dev)
+        m = affine_matrix(
+            angle,
+            params.get("translate", zeros2),
+            params.get("scale", torch.ones(n, device=dev)),
+            params.get("shear", zeros2),
+            _center(size, n, dev, self.center),
+        )
+        return _gated(params["apply"], m)
+
+
+class RandomRotation(_Geometric):
+    """torchvision's RandomRotation per sample (``expand`` is not supported: the output keeps the size)."""
+
+    def __init__(
+        self,
+        degrees,
+        interpolation="nearest",
+        fill_mode="constant",
+        fill=0,
+        center=None,
+        mask_fill=0,
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        super().__init__(
+            interpolation, fill_mode, fill, mask_fill, p=p, generator=generator, same_on_batch=same_on_batch
+        )
+        self.degrees = to_range(degrees, "degrees")
+        if center is not None and (not isinstance(center, (list, tuple)) or len(center) != 2):
+            raise TypeError(f"center must be a pair (x, y), got {center!r}")
+        self.center = None if center is None else (float(center[0]), float(center[1]))
+
+    def _args(self):
+        return {"degrees": self.degrees, "center": self.center, **self._warp_args()}
+
+    def _draw(self, s, shape):
+        return {"angle": s.uniform(*self.degrees)}
+
+    def matrix(self, params, size):
+        angle = params["angle"]
+        n, dev = angle.shape[0], angle.device
+        z = torch.zeros(n, 2, device=dev)
+        m = affine_matrix(angle, z, torch.ones(n, device=dev), z, _center(size, n, dev, self.center))
+        return _gated(params["apply"], m)
+
+
+class RandomHorizontalFlip(_Geometric):
+    """Mirror left-right with probability ``p`` per sample: x' = W - 1 - x."""
+
+    uses_interpolation = False
+    uses_fill = False
+
+    def __init__(self, p=0.5, generator=None, same_on_batch=False, mask_fill=0):
+        super().__init__(
+            "nearest", "constant", 0, mask_fill, p=p, generator=generator, same_on_batch=same_on_batch
+        )
+
+    def _args(self):
+        return {"p": self.p}
+
+    def matrix(self, params, size):
+        a = params["apply"]
+        m = identity(a.shape[0], a.device)
+        m[:, 0, 0] = torch.where(a, -1.0, 1.0)
+        m[:, 0, 2] = torch.where(a, float(size[1] - 1), 0.0)
+        return m
+
+
+class RandomVerticalFlip(_Geometric):
+    """Mirror top-bottom with probability ``p`` per sample: y' = H - 1 - y."""
+
+    uses_interpolation = False
+    uses_fill = False
+
+    def __init__(self, p=0.5, generator=None, same_on_batch=False, mask_fill=0):
+        super().__init__(
+            "nearest", "constant", 0, mask_fill, p=p, generator=generator, same_on_batch=same_on_batch
+        )
+
+    def _args(self):
+        return {"p": self.p}
+
+    def matrix(self, params, size):
+        a = params["apply"]
+        m = identity(a.shape[0], a.device)
+        m[:, 1, 1] = torch.where(a, -1.0, 1.0)
+        m[:, 1, 2] = torch.where(a, float(size[0] - 1), 0.0)
+        return m
+
+
+class RandomResizedCrop(_Geometric):
+    """torchvision's RandomResizedCrop per sample: a box of area fraction in ``scale`` and aspect ratio
+    (w / h, log-uniform) in ``ratio`` is resized to ``size``. As torchvision: 10 tries, the first box that
+    fits wins, else the whole image clamped to the ratio range (all tries drawn at once, no host sync).
+    Samples not selected (``p < 1``) get the full image resized. Bilinear without antialiasing."""
+
+    TRIES = 10
+
+    def __init__(
+        self,
+        size,
+        scale=(0.08, 1.0),
+        ratio=(3.0 / 4.0, 4.0 / 3.0),
+        interpolation="bilinear",
+        fill_mode="constant",
+        fill=0,
+        mask_fill=0,
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        super().__init__(
+            interpolation, fill_mode, fill, mask_fill, p=p, generator=generator, same_on_batch=same_on_batch
+        )
+        self.size = check_size(size)
+        self.scale = to_range(scale, "scale", lo=0.0)
+        self.ratio = to_range(ratio, "ratio", lo=0.0)
+        if self.scale[1] <= 0:
+            raise ValueError(f"scale must be positive, got {scale!r}")
+        if self.ratio[0] <= 0:
+            raise ValueError(f"ratio must be positive, got {ratio!r}")
+
+    def _args(self):
+        return {"size": self.size, "scale": self.scale, "ratio": self.ratio, **self._warp_args()}
+
+    def output_size(self, size):
+        return self.size
+
+    def _draw(self, s, shape):
+        h, w = shape[-2:]
+        area = float(h * w)
+        t = self.TRIES
+        target = s.uniform(*self.scale, t) * area
+        logr = s.uniform(math.log(self.ratio[0]), math.log(self.ratio[1]), t)
+        ar = torch.exp(logr)
+        cw = torch.sqrt(target * ar).round()
+        ch = torch.sqrt(target / ar).round()
+        ok = (cw > 0) & (ch > 0) & (cw <= w) & (ch <= h)
+        first = torch.argmax(ok.to(torch.uint8), 1, keepdim=True)
+        found = ok.any(1)
+        cw, ch = cw.gather(1, first)[:, 0], ch.gather(1, first)[:, 0]
+        ux, uy = s.uniform(0.0, 1.0), s.uniform(0.0, 1.0)
+        # torchvision's fallback: a central crop of the whole image clamped to the ratio range
+        in_ratio = w / h
+        if in_ratio < self.ratio[0]:
+            fw, fh = w, round(w / self.ratio[0])
+        elif in_ratio > self.ratio[1]:
+            fw, fh = round(h * self.ratio[1]), h
+        else:
+            fw, fh = w, h
+        cw = torch.where(found, cw, float(fw))
+        ch = torch.where(found, ch, float(fh))
+        # offsets: integers uniform in [0, W - w] (torchvision's randint), centred for the fallback
+        x0 = torch.where(found, torch.floor(ux * (w - cw + 1)), float((w - fw) // 2))
+        y0 = torch.where(found, torch.floor(uy * (h - ch + 1)), float((h - fh) // 2))
+        return {"box": torch.stack([x0, y0, cw, ch], -1)}
+
+    def matrix(self, params, size):
+        h, w = size
+        box = params["box"]
+        full = torch.tensor([0.0, 0.0, float(w), float(h)]).to(box.device, non_blocking=True)
+        box = torch.where(params["apply"][:, None], box, full)
+        return crop_resize_matrix(box[:, 0], box[:, 1], box[:, 2], box[:, 3], self.size)
+
+
+class RandomCrop(_Geometric):
+    """torchvision's RandomCrop: optional ``padding`` (int, (lr, tb) or (l, t, r, b)), ``pad_if_needed``,
+    then a ``size`` crop at a random integer offset. Padding is done by ``fill_mode`` inside the one
+    warp (torchvision's padding_mode "reflect" is our "mirror", its "symmetric" our "reflect").
+    Samples not selected (``p < 1``) get the centre crop."""
+
+    uses_interpolation = False
+
+    def __init__(
+        self,
+        size,
+        padding=None,
+        pad_if_needed=False,
+        fill=0,
+        fill_mode="constant",
+        mask_fill=0,
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        super().__init__(
+            "nearest", fill_mode, fill, mask_fill, p=p, generator=generator, same_on_batch=same_on_batch
+        )
+        self.size = check_size(size)
+        if padding is None:
+            pad = (0, 0, 0, 0)
+        elif isinstance(padding, int) and not isinstance(padding, bool):
+            pad = (padding,) * 4
+        elif (
+            isinstance(padding, (list, tuple))
+            and len(padding) in (2, 4)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in padding)
+        ):
+            pad = tuple(padding) * 2 if len(padding) == 2 else tuple(padding)
+        else:
+            raise TypeError(f"padding must be an int or a sequence of 2 or 4 ints, got {padding!r}")
+        if min(pad) < 0:
+            raise ValueError(f"padding must be non-negative, got {padding!r}")
+        self.padding = padding
+        self._pad = pad  # left, top, right, bottom
+        if not isinstance(pad_if_needed, bool):
+            raise TypeError(f"pad_if_needed must be a bool, got {type(pad_if_needed).__name__}")
+        self.pad_if_needed = pad_if_needed
+
+    def _args(self):
+        return {
+            "size": self.size,
+            "padding": self.padding,
+            "pad_if_needed": self.pad_if_needed,
+            "fill": self.fill,
+            "fill_mode": self.fill_mode,
+            "mask_fill": self.mask_fill,
+        }
+
+    def output_size(self, size):
+        return self.size
+
+    def _padded(self, size):
+        l, t, r, b = self._pad
+        h, w = size[0] + t + b, size[1] + l + r
+        if self.pad_if_needed:
+            # torchvision pads both sides by the shortfall
+            if w < self.size[1]:
+                dw = self.size[1] - w
+                l, r, w = l + dw, r + dw, w + 2 * dw
+            if h < self.size[0]:
+                dh = self.size[0] - h
+                t, b, h = t + dh, b + dh, h + 2 * dh
+        if h < self.size[0] or w < self.size[1]:
+            raise ValueError(
+                f"size {self.size} is larger than the (padded) input {(h, w)}; "
+                f"set pad_if_needed=True or padding"
+            )
+        return l, t, h, w
+
+    def _draw(self, s, shape):
+        _, _, ph, pw = self._padded(shape[-2:])
+        ox = torch.floor(s.uniform(0.0, 1.0) * (pw - self.size[1] + 1))
+        oy = torch.floor(s.uniform(0.0, 1.0) * (ph - self.size[0] + 1))
+        return {"offset": torch.stack([ox, oy], -1)}
+
+    def matrix(self, params, size):
+        l, t, ph, pw = self._padded(size)
+        off = params["offset"]
+        centre = torch.tensor([float((pw - self.size[1]) // 2), float((ph - self.size[0]) // 2)])
+        off = torch.where(params["apply"][:, None], off, centre.to(off.device, non_blocking=True))
+        m = identity(off.shape[0], off.device)
+        m[:, 0, 2] = l - off[:, 0]
+        m[:, 1, 2] = t - off[:, 1]
+        return m
+
+
+__all__ = [
+    "RandomAffine",
+    "RandomRotation",
+    "RandomHorizontalFlip",
+    "RandomVerticalFlip",
+    "RandomResizedCrop",
+    "RandomCrop",
+]

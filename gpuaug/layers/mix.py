@@ -1,0 +1,274 @@
+"""Batch-mixing layers: CutMix, MixUp and the timm-style switch between them, with soft labels.
+
+Each takes ``(img, labels)``: ``labels`` int (B,) class ids with ``num_classes`` given, or soft (B,
+num_classes) floating; returns ``(img, soft_labels)`` float32 (B, num_classes). The partner of sample b
+is ``partner[b]``: the batch rolled by one (``partner="roll"``, b -> b+1 mod B), flipped as timm does
+(``"flip"``, b -> B-1-b), or a random permutation from the generator (``"perm"``). Every draw is per
+sample (timm's ``mode="elem"``): its own lambda, box and, for the switch, its own choice. A sample not
+selected keeps its image and its (smoothed) label.
+
+CutMix's label weight of the partner is the exact pasted area fraction after clipping (timm's
+``correct_lam``): the box is whole pixels and the weight is (box area) / (H * W).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from gpuaug import _checks, backend
+from gpuaug.layers.base import RandomLayer, Sampler, _finish, check_int, check_number
+
+PARTNERS = ("roll", "flip", "perm")
+
+
+def soft_labels(labels: torch.Tensor, num_classes: int | None, batch: int, smoothing: float) -> torch.Tensor:
+    """Labels as float32 (B, num_classes), smoothed: on = 1 - s + s/K, off = s/K (timm)."""
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
+    if labels.dim() == 1 and not labels.is_floating_point() and labels.dtype != torch.bool:
+        if num_classes is None:
+            raise ValueError("num_classes must be given with integer class labels")
+        if labels.shape[0] != batch:
+            raise ValueError(
+                f"labels must have one entry per sample ({batch}), got shape {tuple(labels.shape)}"
+            )
+        y = torch.nn.functional.one_hot(labels.long(), num_classes).to(torch.float32)
+    elif labels.dim() == 2 and labels.is_floating_point():
+        if labels.shape[0] != batch or (num_classes is not None and labels.shape[1] != num_classes):
+            raise ValueError(
+                f"labels must be (B, num_classes) = ({batch}, {num_classes}), got shape {tuple(labels.shape)}"
+            )
+        y = labels.to(torch.float32)
+    else:
+        raise ValueError(
+            f"labels must be int (B,) class ids or float (B, num_classes), got "
+            f"{labels.dtype} {tuple(labels.shape)}"
+        )
+    if smoothing > 0:
+        y = y * (1.0 - smoothing) + smoothing / y.shape[1]
+    return y
+
+
+def blend(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """lam * a + (1 - lam) * b per sample (lam (B,)); uint8 rounds to nearest."""
+    w = lam.to(torch.float32)[:, None, None, None]
+    if a.dtype == torch.uint8:
+        out = (a.to(torch.float32) * w + b.to(torch.float32) * (1.0 - w)).round_().clamp_(0, 255)
+        return out.to(torch.uint8)
+    return (a * w.to(a.dtype) + b * (1.0 - w).to(a.dtype)).to(a.dtype)
+
+
+def cutmix_boxes(s: Sampler, lam: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """timm's rand_bbox per sample: a (cut_h, cut_w) = (H, W) * sqrt(1 - lam) box around a uniform
+    random centre, clipped to the image; returns float32 (n, 4) whole-pixel x0, y0, x1, y1."""
+    rat = torch.sqrt((1.0 - lam).clamp_min(0.0))
+    cut_h, cut_w = torch.floor(h * rat), torch.floor(w * rat)
+    cy = torch.floor(s.uniform(0.0, 1.0) * h).clamp_max(h - 1)
+    cx = torch.floor(s.uniform(0.0, 1.0) * w).clamp_max(w - 1)
+    hh, hw = torch.floor(cut_h / 2), torch.floor(cut_w / 2)
+    y0, y1 = (cy - hh).clamp(0, h), (cy + hh).clamp(0, h)
+    x0, x1 = (cx - hw).clamp(0, w), (cx + hw).clamp(0, w)
+    return torch.stack([x0, y0, x1, y1], -1)
+
+
+class _Mix(RandomLayer):
+    kind = "mix"
+
+    def __init__(
+        self,
+        num_classes=None,
+        partner="roll",
+        label_smoothing=0.0,
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        super().__init__(p=p, generator=generator, same_on_batch=same_on_batch)
+        self.num_classes = None if num_classes is None else check_int(num_classes, "num_classes", 1)
+        if not isinstance(partner, str) or partner not in PARTNERS:
+            raise ValueError(f"partner must be one of {PARTNERS}, got {partner!r}")
+        self.partner = partner
+        self.label_smoothing = check_number(label_smoothing, "label_smoothing", 0.0, 1.0)
+
+    def _common_args(self):
+        return {
+            "num_classes": self.num_classes,
+            "partner": self.partner,
+            "label_smoothing": self.label_smoothing,
+        }
+
+    def _partner(self, batch: int, device) -> torch.Tensor:
+        idx = torch.arange(batch, device=device)
+        if self.partner == "roll":
+            return (idx + 1) % max(batch, 1)
+        if self.partner == "flip":
+            return batch - 1 - idx
+        if self.generator is not None:
+            return torch.randperm(batch, generator=self.generator, device=device)
+        return torch.randperm(batch, device=device)
+
+    def sample(self, shape, device="cpu"):
+        params = super().sample(shape, device)
+        params["partner"] = self._partner(int(shape[0]), torch.device(device))
+        return params
+
+    def _mix(self, img, params) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mixed image, weight of the sample's own label (B,))."""
+        raise NotImplementedError
+
+    def _transform(self, img, params, labels):
+        y = soft_labels(labels, self.num_classes, img.shape[0], self.label_smoothing)
+        if img.shape[0] == 0:
+            return img.clone(), y
+        out, lam = self._mix(img, params)
+        lam = lam.to(y.device)[:, None]
+        partner = params["partner"].to(y.device)
+        return out, lam * y + (1.0 - lam) * y[partner]
+
+    def apply(self, img, params, labels):
+        """Replay ``params`` (``last_params`` or ``return_params=True``) on ``(img, labels)``; returns
+        (img, soft_labels)."""
+        batch, restore = _checks.as_batch(img)
+        out, y = self._transform(batch, params, labels)
+        return restore(out), y
+
+    def forward(self, img, labels, return_params: bool = False):
+        """(img, labels) -> (img, soft_labels); eval mode: (img, smoothed one-hot labels)."""
+        batch, restore = _checks.as_batch(img)
+        if img.dim() == 3:
+            raise ValueError("img must be a batch (B, C, H, W) for mixing layers")
+        if not self.training:
+            y = soft_labels(labels, self.num_classes, batch.shape[0], self.label_smoothing)
+            return _finish((batch, y), restore, False, (y,), None, return_params)
+        params = self.sample(batch.shape, batch.device)
+        self.last_params = params
+        out, y = self._transform(batch, params, labels)
+        return _finish((out, y), restore, False, (y,), params, return_params)
+
+
+def _paste(img: torch.Tensor, partner: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
+    return backend.op("paste", img)(img, partner, box)
+
+
+class CutMix(_Mix):
+    """CutMix per sample: lambda ~ Beta(alpha, alpha), a box of area (1 - lambda) H W from the partner
+    is pasted (timm's rand_bbox); the label weight is the exact clipped area fraction."""
+
+    def __init__(
+        self,
+        alpha=1.0,
+        num_classes=None,
+        partner="roll",
+        label_smoothing=0.0,
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        super().__init__(num_classes, partner, label_smoothing, p, generator, same_on_batch)
+        self.alpha = check_number(alpha, "alpha", 0.0)
+        if self.alpha <= 0:
+            raise ValueError(f"alpha must be positive, got {alpha!r}")
+
+    def _args(self):
+        return {"alpha": self.alpha, **self._common_args()}
+
+    def _draw(self, s, shape):
+        h, w = shape[-2:]
+        lam = s.beta(self.alpha)
+        return {"box": cutmix_boxes(s, lam, h, w)}
+
+    def _mix(self, img, params):
+        h, w = img.shape[-2:]
+        box = torch.where(params["apply"][:, None], params["box"], 0.0)
+        area = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])
+        return _paste(img, params["partner"], box.to(torch.int64)), 1.0 - area / float(h * w)
+
+
+class MixUp(_Mix):
+    """MixUp per sample: lambda ~ Beta(alpha, alpha); img = lambda img + (1 - lambda) partner."""
+
+    def __init__(
+        self,
+        alpha=1.0,
+        num_classes=None,
+        partner="roll",
+        label_smoothing=0.0,
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        super().__init__(num_classes, partner, label_smoothing, p, generator, same_on_batch)
+        self.alpha = check_number(alpha, "alpha", 0.0)
+        if self.alpha <= 0:
+            raise ValueError(f"alpha must be positive, got {alpha!r}")
+
+    def _args(self):
+        return {"alpha": self.alpha, **self._common_args()}
+
+    def _draw(self, s, shape):
+        return {"lam": s.beta(self.alpha)}
+
+    def _mix(self, img, params):
+        lam = torch.where(params["apply"], params["lam"], 1.0)
+        return blend(img, img[params["partner"]], lam), lam
+
+
+class MixUpCutMix(_Mix):
+    """timm's ``Mixup`` switch, per sample: with probability ``p`` a sample is mixed, by CutMix with
+    probability ``switch_prob`` (when both alphas are > 0), else by MixUp; labels smoothed by
+    ``label_smoothing`` (timm's default 0.1). An alpha of 0 disables that branch."""
+
+    def __init__(
+        self,
+        mixup_alpha=0.8,
+        cutmix_alpha=1.0,
+        switch_prob=0.5,
+        label_smoothing=0.1,
+        num_classes=None,
+        partner="flip",
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        super().__init__(num_classes, partner, label_smoothing, p, generator, same_on_batch)
+        self.mixup_alpha = check_number(mixup_alpha, "mixup_alpha", 0.0)
+        self.cutmix_alpha = check_number(cutmix_alpha, "cutmix_alpha", 0.0)
+        if self.mixup_alpha == 0 and self.cutmix_alpha == 0:
+            raise ValueError("mixup_alpha and cutmix_alpha cannot both be 0")
+        self.switch_prob = check_number(switch_prob, "switch_prob", 0.0, 1.0)
+
+    def _args(self):
+        return {
+            "mixup_alpha": self.mixup_alpha,
+            "cutmix_alpha": self.cutmix_alpha,
+            "switch_prob": self.switch_prob,
+            **self._common_args(),
+        }
+
+    def _draw(self, s, shape):
+        h, w = shape[-2:]
+        if self.mixup_alpha > 0 and self.cutmix_alpha > 0:
+            use_cut = s.bernoulli(self.switch_prob)
+        else:
+            use_cut = s.bernoulli(1.0 if self.cutmix_alpha > 0 else 0.0)
+        lam_mix = s.beta(self.mixup_alpha) if self.mixup_alpha > 0 else torch.ones(s.n, device=s.device)
+        lam_cut = s.beta(self.cutmix_alpha) if self.cutmix_alpha > 0 else torch.ones(s.n, device=s.device)
+        return {"cutmix": use_cut, "lam": lam_mix, "box": cutmix_boxes(s, lam_cut, h, w)}
+
+    def _mix(self, img, params):
+        h, w = img.shape[-2:]
+        a = params["apply"]
+        cut = a & params["cutmix"]
+        mix = a & ~params["cutmix"]
+        box = torch.where(cut[:, None], params["box"], 0.0)
+        area = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])
+        partner = params["partner"]
+        pasted = _paste(img, partner, box.to(torch.int64))
+        lam = torch.where(mix, params["lam"], 1.0)
+        # MixUp samples have an empty box (pasted == img there) and CutMix samples lam = 1, so blending
+        # the pasted batch with the ORIGINAL partners gives each sample exactly one of the two ops.
+        out = blend(pasted, img[partner], lam)
+        return out, torch.where(cut, 1.0 - area / float(h * w), lam)
+
+
+__all__ = ["CutMix", "MixUp", "MixUpCutMix"]

@@ -1,0 +1,546 @@
+"""RandAugment, TrivialAugmentWide, AutoAugment: the op is chosen PER SAMPLE, with no host sync and no
+Python loop over samples.
+
+A policy draws, for each of its slots, an op index, a magnitude fraction ``f`` in [0, 1], a sign and an
+"active" flag per sample (``params``: ``ops``, ``f``, ``sign``, ``active``; each (B, slots)). A slot
+then runs on the whole batch in three vectorized stages, each with identity parameters for the samples
+whose op is of another kind (or that are inactive):
+
+1. geometric: one (B, 3, 3) matrix per sample (identity where the op is not geometric), one warp;
+2. pointwise: one 256-entry table per sample and channel (``pointwise_chain``: identity where the op is
+   not pointwise), one pass over the pixels (uint8; floats run the steps one by one);
+3. saturation ("Color") and sharpness blends with factor 1 where not chosen.
+
+A stage that no op of the policy uses is skipped. On CPU tensors (the host path, where reading a mask
+costs nothing) a stage runs only on the samples that need it; CUDA tensors never take that branch.
+Magnitudes follow torchvision's ``_augmentation_space`` (``registry.py``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gpuaug import _checks
+from gpuaug._checks import memory_format_of
+from gpuaug.functional import lut as flut
+from gpuaug.layers import geometric as geo
+from gpuaug.layers.base import RandomLayer, Sampler, check_bool, check_int, check_number, dirichlet
+from gpuaug.policies import registry as R
+
+_KIND_CODE = {k: i for i, k in enumerate(R.KINDS)}
+_POINTWISE_GROUPS = (
+    ("brightness", "posterize", "solarize", "invert"),
+    ("equalize", "autocontrast"),
+    ("contrast",),
+)
+_UNIT_CODE = {"value": 0, "px": 1, "width": 2, "height": 3}
+
+
+def _color():
+    from gpuaug.functional import color
+
+    return color
+
+
+class _Policy(RandomLayer):
+    """Shared slot machinery; subclasses set ``self.ops`` (op names), ``self.space`` ("standard" or "wide")
+    and implement ``_draw`` returning ops/f/sign/active of shape (n, slots)."""
+
+    kind = "pixel"
+
+    def __init__(self, ops, space, interpolation, fill, fill_mode, p, generator, same_on_batch):
+        super().__init__(p=p, generator=generator, same_on_batch=same_on_batch)
+        for name in ops:
+            if name not in R.OPS:
+                raise ValueError(f"unknown op {name!r}; valid: {sorted(R.OPS)}")
+        self.ops = tuple(ops)
+        self.space = space
+        self.interpolation = geo._check_choice(interpolation, "interpolation", geo.INTERPOLATIONS)
+        self.fill_mode = geo._check_choice(fill_mode, "fill_mode", geo.FILL_MODES)
+        self.fill = geo._check_fill(fill)
+        specs = [R.OPS[n] for n in self.ops]
+        self._kinds = {s.kind for s in specs}
+        # the wide space gives translations in pixels, the others as fractions of the width / height
+        self._table_rows = (
+            [float(_KIND_CODE[s.kind]) for s in specs],
+            [getattr(s, space) for s in specs],
+            [1.0 if s.signed else 0.0 for s in specs],
+            [float(_UNIT_CODE["px" if space == "wide" and s.unit != "value" else s.unit]) for s in specs],
+        )
+        self._posterize_base = 4.0 if space == "augmix" else 8.0
+        self._tables: dict = {}
+
+    def _warp_args(self):
+        return {"interpolation": self.interpolation, "fill": self.fill, "fill_mode": self.fill_mode}
+
+    def _table(self, device) -> torch.Tensor:
+        """(4, num_ops) float32 on ``device``: kind code, top of range, signed, unit (cached per device)."""
+        key = str(device)
+        t = self._tables.get(key)
+        if t is None:
+            t = _checks.to_device([v for row in self._table_rows for v in row], torch.float32, device)
+            t = t.view(4, len(self.ops))
+            self._tables[key] = t
+        return t
+
+    def op_kinds(self, params: dict) -> torch.Tensor:
+        """Kind codes (B, slots) of the drawn ops (index into ``registry.KINDS``), identity where inactive."""
+        table = self._table(params["ops"].device)
+        kinds = table[0][params["ops"]].to(torch.int64)
+        active = params["active"] & params["apply"][:, None]
+        return torch.where(active, kinds, _KIND_CODE["identity"])
+
+    def _transform(self, img, params, masks, boxes, keypoints):
+        return self._run_slots(
+            img, params, self.op_kinds(params), range(params["ops"].shape[1]), masks, boxes, keypoints
+        )
+
+    def _run_slots(self, img, params, kinds, slots, masks, boxes, keypoints):
+        """Run ``slots`` in order; returns (img, masks, boxes, keypoints), never the input tensor itself."""
+        table = self._table(img.device)
+        owned = False  # the input is never written; after the first stage the batch is our own buffer
+        for s in slots:
+            op = params["ops"][:, s]
+            top, signed, unit = table[1][op], table[2][op], table[3][op]
+            h, w = img.shape[-2:]
+            scale = torch.where(unit == 2, float(w), torch.where(unit == 3, float(h), 1.0))
+            f = params["f"][:, s]
+            sign = torch.where(signed > 0, params["sign"][:, s], 1.0)
+            img, masks, boxes, keypoints, owned = self._slot(
+                img, kinds[:, s], top, f, sign, scale, masks, boxes, keypoints, owned
+            )
+        if not owned:
+            img = img.clone(memory_format=torch.preserve_format)
+        return img, masks, boxes, keypoints
+
+    # -------------------------------------------------------------------------------------------- slot
+    def _slot(self, img, kind, top, f, sign, scale, masks, boxes, keypoints, owned):
+        linear = top * f * sign * scale
+        is_ = {k: kind == _KIND_CODE[k] for k in self._kinds}
+        has_targets = masks is not None or boxes is not None or keypoints is not None
+        if self._kinds & set(R.GEOMETRIC):
+            geo_mask = _any_of(is_, R.GEOMETRIC, kind)
+
+            def warp(x, idx):
+                m = self._matrix(is_, linear, x.shape[-2:], idx)
+                return geo.warp(x, m, tuple(x.shape[-2:]), self.interpolation, self.fill_mode, self.fill)
+
+            if has_targets:
+                m = self._matrix(is_, linear, img.shape[-2:], None)
+                img, masks, boxes, keypoints = geo.warp_all(
+                    img,
+                    m,
+                    tuple(img.shape[-2:]),
+                    self.interpolation,
+                    self.fill_mode,
+                    self.fill,
+                    0,
+                    masks,
+                    boxes,
+                    keypoints,
+                )
+                owned = True
+            else:
+                img, owned = _on_subset(img, geo_mask, warp, owned)
+        if self._kinds & set(R.POINTWISE):
+            mx = _checks.max_value(img.dtype)
+            # One table pass for every pointwise op on a device. On the CPU the samples are split by what
+            # their table needs, so the histogram pass (equalize, autocontrast) and contrast's gray-mean pass
+            # only read the samples that chose those ops.
+            groups = (R.POINTWISE,) if img.device.type != "cpu" else _POINTWISE_GROUPS
+            for group in groups:
+                present = {k: v for k, v in is_.items() if k in group}
+                if not present:
+                    continue
+
+                def pointwise(x, idx, present=present):
+                    sel = (lambda t: t) if idx is None else (lambda t: t[idx])
+                    return flut.pointwise_chain(
+                        x,
+                        self._steps(
+                            {k: sel(v) for k, v in present.items()}, sel(linear), sel(top), sel(f), mx
+                        ),
+                    )
+
+                img, owned = _on_subset(img, _any_of(present, group, kind), pointwise, owned)
+        if "saturation" in self._kinds and img.shape[1] == 3:
+
+            def saturate(x, idx):
+                sel = (lambda t: t) if idx is None else (lambda t: t[idx])
+                return _color().adjust_saturation(
+                    x, torch.where(sel(is_["saturation"]), 1.0 + sel(linear), 1.0)
+                )
+
+            img, owned = _on_subset(img, is_["saturation"], saturate, owned)
+        if "sharpness" in self._kinds:
+
+            def sharpen(x, idx):
+                sel = (lambda t: t) if idx is None else (lambda t: t[idx])
+                return _color().adjust_sharpness(
+                    x, torch.where(sel(is_["sharpness"]), 1.0 + sel(linear), 1.0)
+                )
+
+            img, owned = _on_subset(img, is_["sharpness"], sharpen, owned)
+        return img, masks, boxes, keypoints, owned
+
+    def _matrix(self, is_, linear, size, idx):
+        sel = (lambda t: t) if idx is None else (lambda t: t[idx])
+        lin = sel(linear)
+        zero = torch.zeros_like(lin)
+
+        def pick(k):
+            return torch.where(sel(is_[k]), lin, zero) if k in is_ else zero
+
+        # torchvision: shear x' = x - m y (tan of atan(m)); rotation about the centre,
+        # counter-clockwise; translation truncated to whole pixels (int()).
+        angle = torch.deg2rad(pick("rotate"))
+        shx, shy = pick("shear_x"), pick("shear_y")
+        tx, ty = pick("translate_x").trunc(), pick("translate_y").trunc()
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        h, w = size
+        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+        m = geo.identity(lin.shape[0], lin.device)
+        # R @ Sh with R = [[cos, sin], [-sin, cos]], Sh = [[1, -shx], [-shy, 1]]; only one is non-identity
+        m[:, 0, 0] = cos - sin * shy
+        m[:, 0, 1] = -cos * shx + sin
+        m[:, 1, 0] = -sin - cos * shy
+        m[:, 1, 1] = sin * shx + cos
+        # rotation about the centre: offset c - R c (zero when angle = 0), plus the translation; the shear
+        # is about torchvision's centre [0, 0], the top-left pixel EDGE (-1/2, -1/2) in our coordinates.
+        m[:, 0, 2] = cx - (cos * cx + sin * cy) + tx - 0.5 * shx
+        m[:, 1, 2] = cy - (-sin * cx + cos * cy) + ty - 0.5 * shy
+        return m
+
+    def _steps(self, is_, linear, top, f, mx):
+        steps = []
+        if "brightness" in is_:
+            steps.append(("brightness", torch.where(is_["brightness"], 1.0 + linear, 1.0), None))
+        if "contrast" in is_:
+            steps.append(("contrast", torch.where(is_["contrast"], 1.0 + linear, 1.0), None))
+        if "posterize" in is_:
+            bits = (self._posterize_base - torch.round(top * f)).clamp_min(1.0)
+            steps.append(("posterize", torch.where(is_["posterize"], bits, 8.0), None))
+        if "solarize" in is_:
+            steps.append(("solarize", (mx * (1.0 - f)).clamp(0.0, mx), is_["solarize"]))
+        for k in ("autocontrast", "equalize", "invert"):
+            if k in is_:
+                steps.append((k, None, is_[k]))
+        return steps
+
+
+def _any_of(is_: dict, kinds, like: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros_like(like, dtype=torch.bool)
+    for k in kinds:
+        if k in is_:
+            out = out | is_[k]
+    return out
+
+
+def _on_subset(img: torch.Tensor, mask: torch.Tensor, fn, owned: bool) -> tuple[torch.Tensor, bool]:
+    """``fn(x, idx)`` on the samples where ``mask`` holds; the others stay as they are. Returns the new
+    image and whether it is a buffer of ours (``owned``: written in place, the input never is).
+
+    CUDA (and any non-CPU device): ``fn(img, None)`` on the whole batch, identity parameters where the mask
+    is false (no sync). CPU: reading the mask is free, so only the selected samples are computed and
+    copied back into one working buffer.
+    """
+    if img.device.type != "cpu":
+        return fn(img, None), True
+    idx = mask.nonzero()[:, 0]
+    n = idx.numel()
+    if n == 0:
+        return img, owned
+    if n == img.shape[0]:
+        return fn(img, None), True
+    out = img if owned else img.clone(memory_format=torch.preserve_format)
+    res = fn(_take(img, idx), idx)
+    rows = _rows(out)
+    if (
+        rows is not None
+        and res.dtype == out.dtype
+        and _rows(res) is not None
+        and memory_format_of(res) == memory_format_of(out)
+    ):
+        rows.index_copy_(0, idx, _rows(res))
+    else:
+        out.index_copy_(0, idx, res)
+    return out, True
+
+
+def _rows(t: torch.Tensor) -> torch.Tensor | None:
+    """A dense (B, C, H, W) batch as (B, bytes / 8) int64 rows (or narrower words), a view: row gathers and
+    scatters then move 8-byte words (about 5x faster than per-element uint8 indexing on the CPU)."""
+    b = t.shape[0]
+    if t.is_contiguous():
+        f = t.view(b, -1)
+    elif t.is_contiguous(memory_format=torch.channels_last):
+        f = t.permute(0, 2, 3, 1).reshape(b, -1)
+    else:
+        return None
+    if f.shape[1] == 0:
+        return None
+    nbytes = f.shape[1] * f.element_size()
+    for dt in (torch.int64, torch.int32, torch.int16):
+        if nbytes % dt.itemsize == 0 and dt.itemsize >= f.element_size():
+            try:
+                return f.view(torch.uint8).view(dt) if f.dtype != dt else f
+            except RuntimeError:
+                return None
+    return None
+
+
+def _take(img: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``img[idx]`` in the same memory format, through 8-byte rows where possible."""
+    rows = _rows(img)
+    if rows is None:
+        return img.index_select(0, idx)
+    picked = rows.index_select(0, idx).view(torch.uint8).view(img.dtype)
+    b, c, h, w = img.shape
+    if img.is_contiguous():
+        return picked.view(idx.numel(), c, h, w)
+    return picked.view(idx.numel(), h, w, c).permute(0, 3, 1, 2)
+
+
+def _magnitude_fraction(s: Sampler, magnitude: float, bins: int, std: float, mmax: float, slots: int):
+    """timm's magnitude noise on the bin index: N(m, std) (std = inf: U(0, m)), clipped to [0, mmax],
+    as a fraction of the last bin."""
+    if std == 0:
+        m = torch.full((s.n, slots), float(magnitude), device=s.device)
+    elif math.isinf(std):
+        m = s.uniform(0.0, float(magnitude), slots)
+    else:
+        m = magnitude + std * s.normal(slots)
+    return m.clamp(0.0, mmax) / (bins - 1)
+
+
+class RandAugment(_Policy):
+    """torchvision's RandAugment, per sample: ``num_ops`` ops drawn uniformly from the 14 of its space,
+    each at bin ``magnitude`` of ``num_magnitude_bins``, a random sign for signed ops.
+
+    Extras (timm): ``magnitude_std`` Gaussian noise on the bin per op and sample (``inf``: uniform in
+    [0, magnitude]), clipped to [0, ``magnitude_max``] (default: the last bin); ``op_prob`` the chance each
+    op applies (timm's string default is 0.5). ``p`` gates the whole policy per sample.
+    """
+
+    def __init__(
+        self,
+        num_ops=2,
+        magnitude=9,
+        num_magnitude_bins=31,
+        interpolation="nearest",
+        fill=0,
+        magnitude_std=0.0,
+        magnitude_max=None,
+        op_prob=1.0,
+        fill_mode="constant",
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        super().__init__(
+            R.RANDAUGMENT_OPS, "standard", interpolation, fill, fill_mode, p, generator, same_on_batch
+        )
+        self.num_ops = check_int(num_ops, "num_ops", 0, 64)
+        self.num_magnitude_bins = check_int(num_magnitude_bins, "num_magnitude_bins", 2)
+        self.magnitude = check_number(magnitude, "magnitude", 0, self.num_magnitude_bins - 1)
+        self.magnitude_std = check_number(magnitude_std, "magnitude_std", 0.0)
+        mm = self.num_magnitude_bins - 1 if magnitude_max is None else magnitude_max
+        self.magnitude_max = check_number(mm, "magnitude_max", 0, self.num_magnitude_bins - 1)
+        self._mmax_given = magnitude_max
+        self.op_prob = check_number(op_prob, "op_prob", 0.0, 1.0)
+
+    def _args(self):
+        return {
+            "num_ops": self.num_ops,
+            "magnitude": self.magnitude,
+            "num_magnitude_bins": self.num_magnitude_bins,
+            "magnitude_std": self.magnitude_std,
+            "magnitude_max": self._mmax_given,
+            "op_prob": self.op_prob,
+            **self._warp_args(),
+        }
+
+    def _draw(self, s, shape):
+        k = self.num_ops
+        return {
+            "ops": s.randint(0, len(self.ops), k),
+            "f": _magnitude_fraction(
+                s, self.magnitude, self.num_magnitude_bins, self.magnitude_std, self.magnitude_max, k
+            ),
+            "sign": torch.where(s.bernoulli(0.5, k), 1.0, -1.0),
+            "active": s.bernoulli(self.op_prob, k),
+        }
+
+
+class TrivialAugmentWide(_Policy):
+    """torchvision's TrivialAugmentWide, per sample: one op of the 14 uniformly, a magnitude bin uniform
+    in [0, num_magnitude_bins), the wide ranges (Rotate 135, Shear 0.99, Translate 32 px, ...)."""
+
+    def __init__(
+        self,
+        num_magnitude_bins=31,
+        interpolation="nearest",
+        fill=0,
+        fill_mode="constant",
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        super().__init__(
+            R.TRIVIALAUGMENT_OPS, "wide", interpolation, fill, fill_mode, p, generator, same_on_batch
+        )
+        self.num_magnitude_bins = check_int(num_magnitude_bins, "num_magnitude_bins", 2)
+
+    def _args(self):
+        return {"num_magnitude_bins": self.num_magnitude_bins, **self._warp_args()}
+
+    def _draw(self, s, shape):
+        bins = self.num_magnitude_bins
+        return {
+            "ops": s.randint(0, len(self.ops), 1),
+            "f": s.randint(0, bins, 1).to(torch.float32) / (bins - 1),
+            "sign": torch.where(s.bernoulli(0.5, 1), 1.0, -1.0),
+            "active": s.bernoulli(1.0, 1),
+        }
+
+
+class AutoAugment(_Policy):
+    """torchvision's AutoAugment (``policy`` "imagenet", "cifar10" or "svhn"), per sample: a sub-policy
+    of 25 uniformly, then its two ops, each with its probability, magnitude bin (of 10) and a random sign."""
+
+    def __init__(
+        self,
+        policy="imagenet",
+        interpolation="nearest",
+        fill=0,
+        fill_mode="constant",
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        if not isinstance(policy, str) or policy.lower() not in R.AUTOAUGMENT_POLICIES:
+            raise ValueError(f"policy must be one of {tuple(R.AUTOAUGMENT_POLICIES)}, got {policy!r}")
+        self.policy = policy.lower()
+        subs = R.AUTOAUGMENT_POLICIES[self.policy]
+        names = sorted({op for sub in subs for op, _, _ in sub}, key=list(R.OPS).index)
+        super().__init__(names, "standard", interpolation, fill, fill_mode, p, generator, same_on_batch)
+        index = {n: i for i, n in enumerate(self.ops)}
+        self._sub_rows = (
+            [float(index[op]) for sub in subs for op, _, _ in sub],
+            [float(prob) for sub in subs for _, prob, _ in sub],
+            [float(m or 0) / (R.AUTOAUGMENT_BINS - 1) for sub in subs for _, _, m in sub],
+        )
+        self._subs: dict = {}
+
+    def _args(self):
+        return {"policy": self.policy, **self._warp_args()}
+
+    def _sub_table(self, device):
+        key = str(device)
+        t = self._subs.get(key)
+        if t is None:
+            n = len(R.AUTOAUGMENT_POLICIES[self.policy])
+            t = _checks.to_device([v for row in self._sub_rows for v in row], torch.float32, device).view(
+                3, n, 2
+            )
+            self._subs[key] = t
+        return t
+
+    def _draw(self, s, shape):
+        table = self._sub_table(s.device)
+        sub = s.randint(0, table.shape[1])
+        rows = table[:, sub]  # (3, n, 2)
+        return {
+            "sub": sub,
+            "ops": rows[0].to(torch.int64),
+            "f": rows[2],
+            "sign": torch.where(s.bernoulli(0.5, 2), 1.0, -1.0),
+            "active": s.uniform(0.0, 1.0, 2) <= rows[1],
+        }
+
+
+class AugMix(_Policy):
+    """torchvision's AugMix, per sample: ``mixture_width`` chains of ``chain_depth`` ops (-1: 1 to 3 per
+    chain and sample), each op uniform over AugMix's space (with ``all_ops`` the color ops too) at a
+    magnitude bin below ``severity`` of 10, mixed with Dirichlet(alpha) weights, then blended with the
+    original by m ~ Beta(alpha, alpha): ``m * img + (1 - m) * sum_i w_i chain_i(img)`` (uint8 rounds).
+    Posterize keeps at least 1 bit (torchvision's 0 bits only occurs at severity >= 8)."""
+
+    def __init__(
+        self,
+        severity=3,
+        mixture_width=3,
+        chain_depth=-1,
+        alpha=1.0,
+        all_ops=True,
+        interpolation="bilinear",
+        fill=0,
+        fill_mode="constant",
+        p=1.0,
+        generator=None,
+        same_on_batch=False,
+    ):
+        self.all_ops = check_bool(all_ops, "all_ops")
+        ops = R.AUGMIX_OPS + (R.AUGMIX_COLOR_OPS if self.all_ops else ())
+        super().__init__(ops, "augmix", interpolation, fill, fill_mode, p, generator, same_on_batch)
+        self.severity = check_int(severity, "severity", 1, R.AUGMIX_BINS)
+        self.mixture_width = check_int(mixture_width, "mixture_width", 1, 16)
+        self.chain_depth = check_int(chain_depth, "chain_depth", -1, 16)
+        if self.chain_depth == 0:
+            raise ValueError("chain_depth must be -1 (1 to 3 at random) or positive, got 0")
+        self.alpha = check_number(alpha, "alpha", 0.0)
+        if self.alpha <= 0:
+            raise ValueError(f"alpha must be positive, got {alpha!r}")
+
+    def _args(self):
+        return {
+            "severity": self.severity,
+            "mixture_width": self.mixture_width,
+            "chain_depth": self.chain_depth,
+            "alpha": self.alpha,
+            "all_ops": self.all_ops,
+            **self._warp_args(),
+        }
+
+    def _depth(self) -> int:
+        return self.chain_depth if self.chain_depth > 0 else 3
+
+    def _draw(self, s, shape):
+        w, d = self.mixture_width, self._depth()
+        if self.chain_depth > 0:
+            active = s.bernoulli(1.0, w * d)
+        else:  # depth 1..3 per chain and sample: slot k of a chain runs when k < depth
+            depth = s.randint(1, 4, w)
+            active = (torch.arange(d, device=s.device).view(1, 1, d) < depth[:, :, None]).reshape(s.n, w * d)
+        return {
+            "ops": s.randint(0, len(self.ops), w * d),
+            "f": s.randint(0, self.severity, w * d).to(torch.float32) / (R.AUGMIX_BINS - 1),
+            "sign": torch.where(s.bernoulli(0.5, w * d), 1.0, -1.0),
+            "active": active,
+            "weights": dirichlet(s, self.alpha, w),
+            "m": s.beta(self.alpha),
+        }
+
+    def _transform(self, img, params, masks, boxes, keypoints):
+        if masks is not None or boxes is not None or keypoints is not None:
+            raise ValueError(
+                "AugMix mixes differently moved copies: masks, boxes and keypoints are not supported"
+            )
+        kinds = self.op_kinds(params)
+        d = self._depth()
+        mix = None
+        for i in range(self.mixture_width):
+            aug = self._run_slots(img, params, kinds, range(i * d, (i + 1) * d), None, None, None)[0]
+            term = aug.to(torch.float32) * params["weights"][:, i].view(-1, 1, 1, 1)
+            mix = term if mix is None else mix.add_(term)
+        # m = 1 where the sample is not selected: exactly the input (its chains ran with identity ops)
+        m = torch.where(params["apply"], params["m"], 1.0).view(-1, 1, 1, 1)
+        out = img.to(torch.float32) * m + mix * (1.0 - m)
+        if img.dtype == torch.uint8:
+            out = out.round_().clamp_(0, 255)
+        return out.to(img.dtype).contiguous(memory_format=_checks.memory_format_of(img)), None, None, None
+
+
+__all__ = ["RandAugment", "TrivialAugmentWide", "AutoAugment", "AugMix"]
