@@ -1,7 +1,50 @@
 """gpuaug: batched, per-sample image augmentation on the GPU (Triton) and the CPU (vectorized torch)."""
 
-from gpuaug import functional
+from gpuaug import functional, layers, policies
 from gpuaug.backend import get_backend, set_backend
+from gpuaug.config import from_config, to_config, to_yaml
+from gpuaug.distributed import seed_everything
+from gpuaug.feeding import build_hook
+from gpuaug.layers import (
+    ColorJitter,
+    Compose,
+    CutMix,
+    MixUp,
+    MixUpCutMix,
+    Normalize,
+    RandomAffine,
+    RandomApply,
+    RandomAutocontrast,
+    RandomBrightness,
+    RandomChoice,
+    RandomContrast,
+    RandomCrop,
+    RandomEqualize,
+    RandomErasing,
+    RandomGrayscale,
+    RandomHorizontalFlip,
+    RandomHue,
+    RandomInvert,
+    RandomPosterize,
+    RandomResizedCrop,
+    RandomRotation,
+    RandomSaturation,
+    RandomSharpness,
+    RandomSolarize,
+    RandomVerticalFlip,
+)
+from gpuaug.loader import AugmentingCollate, BatchHook, DeviceLoader, capture_hook, collate_uint8
+from gpuaug.policies import AugMix, AutoAugment, RandAugment, TrivialAugmentWide, from_string
+from gpuaug.preview import preview
 
 __version__ = "0.1.0"
-__all__ = ["functional", "get_backend", "set_backend"]
+__all__ = [
+    "AugMix", "AugmentingCollate", "BatchHook", "DeviceLoader", "build_hook", "capture_hook", "collate_uint8",
+    "seed_everything", "AutoAugment", "ColorJitter", "Compose", "CutMix", "MixUp", "MixUpCutMix", "Normalize",
+    "RandAugment", "RandomAffine", "RandomApply", "RandomAutocontrast", "RandomBrightness", "RandomChoice",
+    "RandomContrast", "RandomCrop", "RandomEqualize", "RandomErasing", "RandomGrayscale",
+    "RandomHorizontalFlip", "RandomHue", "RandomInvert", "RandomPosterize", "RandomResizedCrop",
+    "RandomRotation", "RandomSaturation", "RandomSharpness", "RandomSolarize", "RandomVerticalFlip",
+    "TrivialAugmentWide", "from_config", "from_string", "functional", "get_backend", "layers", "policies",
+    "preview", "set_backend", "to_config", "to_yaml",
+]

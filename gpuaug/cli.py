@@ -1,0 +1,133 @@
+"""``python -m gpuaug``: ``bench`` (the feeding check), ``demo`` (a quick bench), ``preview``.
+
+``python -m gpuaug`` alone runs ``bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+__all__ = ["main"]
+
+
+def _positive(v: str) -> int:
+    n = int(v)
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {v}")
+    return n
+
+
+def _non_negative(v: str) -> int:
+    n = int(v)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return n
+
+
+def _bench_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="where the model trains and augmentation runs (auto: cuda if available)")
+    p.add_argument("--batch-size", type=_positive, help="images per batch (default 256 on CUDA, 32 on CPU)")
+    p.add_argument("--steps", type=_positive, help="timed batches per phase (default 30 on CUDA, 10 on CPU)")
+    p.add_argument("--warmup", type=_non_negative, help="untimed batches per phase (default 5 / 2)")
+    p.add_argument("--workers", type=_non_negative,
+                   help="DataLoader worker processes (default min(8, cores) on CUDA, 1 on the CPU)")
+    p.add_argument("--policy", default="rand-m9-n2",
+                   help="augmentation policy: timm-style 'rand-m9-n2[-mstd0.5]', 'trivial', 'auto' or 'none'")
+    p.add_argument("--pipeline", help="a pipeline config (.yaml/.json, see gpuaug.config) replacing "
+                                      "RandomResizedCrop + RandomHorizontalFlip + --policy")
+    p.add_argument("--no-mix", dest="mix", action="store_false", help="no CutMix/MixUp")
+    p.add_argument("--size", type=_positive, help="training image size (default 224 on CUDA, 128 on the CPU)")
+    p.add_argument("--data", help="an ImageFolder-style folder (class sub-folders of images) instead of the "
+                                  "bundled sample photos")
+    p.add_argument("--model", help="'tiny', 'small', 'resnet50' (built in) or a torchvision model name "
+                                   "(default resnet50 on CUDA, tiny on the CPU)")
+    p.add_argument("--out", default="gpuaug-report", help="folder for report.json and report.png")
+    p.add_argument("--threads", type=_positive, help="torch CPU threads (torch.set_num_threads)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m gpuaug",
+        description="gpuaug: batched image augmentation on the GPU. 'bench' tells whether your training "
+                    "step waits for data.")
+    sub = parser.add_subparsers(dest="command", metavar="{bench,demo,preview}")
+    bench = sub.add_parser("bench", help="the feeding check: is the model waiting for data?")
+    _bench_args(bench)
+    demo = sub.add_parser("demo", help="a quick feeding check (few steps)")
+    _bench_args(demo)
+    prev = sub.add_parser("preview", help="a PNG grid of bundled photos under random draws of a pipeline")
+    prev.add_argument("--policy", default="rand-m9-n2",
+                      help="policy after RandomResizedCrop + RandomHorizontalFlip (as for bench)")
+    prev.add_argument("--pipeline", help="a pipeline config (.yaml/.json, see gpuaug.config) instead")
+    prev.add_argument("--mix", action="store_true", help="add CutMix/MixUp (timm's recipe)")
+    prev.add_argument("--size", type=_positive, default=160)
+    prev.add_argument("--images", type=_positive, default=4, help="rows: how many sample photos")
+    prev.add_argument("--draws", type=_positive, default=4, help="columns: random draws per photo")
+    prev.add_argument("--out", default="gpuaug-preview.png")
+    prev.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _run_bench(args, quick: bool) -> int:
+    from gpuaug.feeding import BenchConfig, format_summary, run_bench, write_report
+
+    cfg = BenchConfig(device=args.device, batch_size=args.batch_size, steps=args.steps, warmup=args.warmup,
+                      workers=args.workers, policy=args.policy, pipeline=args.pipeline, mix=args.mix,
+                      size=args.size, data=args.data, out=args.out, threads=args.threads, model=args.model,
+                      seed=args.seed, progress=not args.quiet)
+    if quick:
+        cfg.steps = cfg.steps or 3
+        cfg.warmup = 1 if cfg.warmup is None else cfg.warmup
+    t0 = time.perf_counter()
+    try:
+        report = run_bench(cfg)
+    except ValueError as e:
+        print(f"gpuaug bench: {e}", file=sys.stderr)
+        return 2
+    write_report(report, cfg.out)
+    print(format_summary(report))
+    print(f"(took {time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _run_preview(args) -> int:
+    import torch
+
+    from gpuaug import layers as L
+    from gpuaug.feeding import parse_policy
+    from gpuaug.preview import preview, sample_images
+
+    torch.manual_seed(args.seed)
+    try:
+        if args.pipeline:
+            from gpuaug.config import from_config
+
+            pipeline = from_config(args.pipeline)
+        else:
+            steps = [L.RandomResizedCrop(args.size, scale=(0.25, 1.0)), L.RandomHorizontalFlip()]
+            policy = parse_policy(args.policy)
+            steps += [policy] if policy is not None else []
+            if args.mix:
+                steps.append(L.MixUpCutMix(num_classes=args.images))
+            pipeline = L.Compose(steps)
+        preview(pipeline, sample_images(args.images, (args.size, args.size)), draws=args.draws, path=args.out)
+    except (ValueError, TypeError, OSError) as e:
+        print(f"gpuaug preview: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}: {args.images} photos x (original + {args.draws} draws) of {pipeline!r}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "bench")
+    args = _parser().parse_args(argv)
+    if args.command in ("bench", "demo"):
+        return _run_bench(args, quick=args.command == "demo")
+    return _run_preview(args)
