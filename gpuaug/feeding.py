@@ -322,6 +322,10 @@ class BenchConfig:
         if c.model is None:
             c.model = "resnet50" if gpu else "tiny"
         c.num_images = c.num_images or max(256, 4 * c.batch_size)
+        if c.threads is None and not gpu:
+            # The training process shares the cores with the workers: oversubscribed OpenMP threads spin
+            # and slow every op several-fold (measured 15x on 2 cores), which would blame the wrong side.
+            c.threads = max(1, cores - c.workers) if c.workers is not None else None
         for name in ("batch_size", "steps", "size"):
             if getattr(c, name) <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(c, name)}")
