@@ -66,6 +66,7 @@ PRIMITIVES: dict[str, tuple[str, str]] = {
     "warp": ("gpuaug._torch.warp", "gpuaug.kernels.warp"),
     "apply_lut": ("gpuaug._torch.pixel", "gpuaug.kernels.lut"),
     "histogram": ("gpuaug._torch.pixel", "gpuaug.kernels.histogram"),
+    "equalize_lut": ("gpuaug.functional.lut", "gpuaug.kernels.lut"),
     "erase": ("gpuaug._torch.pixel", "gpuaug.kernels.erase"),
     "paste": ("gpuaug._torch.pixel", "gpuaug.kernels.erase"),
     "grayscale": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),

@@ -126,7 +126,7 @@ def invert(img: torch.Tensor) -> torch.Tensor:
 def equalize(img: torch.Tensor) -> torch.Tensor:
     """Per image and channel histogram equalization (ImageOps.equalize exactly on uint8)."""
     batch, restore = as_batch(img)
-    return restore(_histogram_op(batch, L.equalize_lut))
+    return restore(_histogram_op(batch, lambda h: backend.op("equalize_lut", h)(h)))
 
 
 def autocontrast(img: torch.Tensor) -> torch.Tensor:

@@ -285,7 +285,8 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
 
     for name, values, mask in parsed:
         if name == "equalize":
-            lut = equalize_lut(hist_now())
+            h = hist_now()
+            lut = backend.op("equalize_lut", h)(h)
         elif name == "autocontrast":
             lut = autocontrast_lut(hist_now())
         elif name == "contrast":

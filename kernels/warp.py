@@ -1,0 +1,281 @@
+"""Triton warp: per-sample affine resampling, drop-in for ``gpuaug._torch.warp.warp``.
+
+``warp(img, inv, size, interpolation, fill_mode, fill) -> (B, C, size[0], size[1])``
+  img   (B, C, H, W) uint8 / float32 / float16 / bfloat16, any strides (channels_last, slices, ...)
+  inv   float (B, 2, 3): OUTPUT pixel (x, y) -> SOURCE position (already inverted), pixel centres at integers
+  interpolation "nearest" | "bilinear"; fill_mode "constant" | "edge" | "reflect" | "mirror" | "wrap"
+  fill  float32 (B, C) (or anything that broadcasts to it), in the image's value range
+The output has the input's dtype and memory format; uint8 rounds to nearest (ties to even, as torch.round)
+and clamps to 0..255; a uint8 image's fill is rounded the same way first. Results follow
+``scipy.ndimage.map_coordinates`` (order 0 rounds half up / order 1) with modes grid-constant, nearest,
+reflect, mirror, grid-wrap. The source coordinate is folded into range once per axis (float arithmetic, as
+the torch path), so the four taps need only a clamp, not an integer modulo each.
+
+``warp_normalize(img, inv, size, interpolation, fill_mode, fill, mean, std, out_dtype)`` does the same
+resampling and writes ``(v / max - mean) / std`` in ``out_dtype`` (float32/float16/bfloat16) in the same pass
+(max = 255 for uint8, 1 for floats); a uint8 sample is first rounded to uint8, so the result equals
+``normalize(warp(img))`` up to float rounding. mean/std broadcast to (B, C).
+
+Bytes moved (the floor): each output element written once, each needed source element read once (the
+2x2 bilinear footprints of neighbouring outputs overlap and are served from cache), plus 24 bytes of matrix
+per sample: for a same-size uint8 warp, 2 * B*C*H*W bytes; with normalize to float32, 5 * B*C*H*W.
+
+Launch: grid (ceil(Ho*Wo / BLOCK), B); one program computes the source position of BLOCK output pixels once
+and loops over the channels (constexpr C). Sample bases are int64; H, W, Ho, Wo are not specialised
+(Ho*Wo, the mask bound, is, on divisibility by 16 only: vectorised uint8 stores).
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from gpuaug._checks import empty_output
+
+from ._common import (
+    FILL_MODES,
+    INTERPOLATIONS,
+    batch_chunks,
+    block_for,
+    flat_hw,
+    needs_int64,
+    register,
+    round_half_even,
+    rows,
+    skip_launch,
+    wrap,
+)
+
+# Coordinates are clamped to +-2**24 before the float -> int conversion: beyond that a float32 position has
+# no sub-pixel precision left, and the clamp keeps the index arithmetic inside int32.
+_COORD_LIMIT = tl.constexpr(16777216.0)
+
+
+@triton.jit
+def _fold(t, n, MODE: tl.constexpr):
+    """Fold a float source coordinate on an axis of n pixels into the range whose taps need no more than a
+    clamp (scipy's modes, as the torch path folds them). constant: unchanged (taps are tested instead)."""
+    nf = n.to(tl.float32)
+    if MODE == 1:  # edge: [0, n-1]
+        t = tl.minimum(tl.maximum(t, 0.0), nf - 1.0)
+    elif MODE == 2:  # reflect: half-sample symmetric about -0.5 and n-0.5, period 2n -> [-0.5, n-0.5]
+        period = 2.0 * nf
+        u = t + 0.5
+        u = u - tl.floor(u / period) * period
+        t = tl.minimum(u, period - u) - 0.5
+    elif MODE == 3:  # mirror: whole-sample symmetric about 0 and n-1, period 2n-2 -> [0, n-1]
+        period = tl.maximum(2.0 * nf - 2.0, 1.0)  # n == 1: everything maps to 0
+        u = t - tl.floor(t / period) * period
+        t = tl.minimum(u, period - u)
+    elif MODE == 4:  # wrap: period n -> [0, n)
+        t = t - tl.floor(t / nf) * nf
+    return t
+
+
+@triton.jit
+def _tap(i, n, MODE: tl.constexpr):
+    """Integer tap of a folded coordinate -> (index in [0, n), valid). Only wrap can step past the end by
+    one period; the others clamp (their folded taps reach at most one pixel outside, with the edge value)."""
+    if MODE == 0:
+        valid = (i >= 0) & (i < n)
+        i = tl.minimum(tl.maximum(i, 0), n - 1)
+    elif MODE == 4:
+        valid = i == i
+        i = tl.where(i >= n, i - n, i)
+        i = tl.where(i < 0, i + n, i)  # float rounding can leave -1 or n: one period at most
+    else:
+        valid = i == i
+        i = tl.minimum(tl.maximum(i, 0), n - 1)
+    return i, valid
+
+
+@triton.jit(do_not_specialize=["H", "W", "Ho", "Wo"])
+def _warp_kernel(
+    src_ptr, dst_ptr, inv_ptr, fill_ptr, mean_ptr, std_ptr,
+    H, W, Ho, Wo, HWo,
+    s_b, s_c, s_h, s_w,
+    d_b, d_c, d_h, d_w,
+    inv_b, fill_b, fill_c, mean_b, mean_c, std_b, std_c,
+    C: tl.constexpr, BILINEAR: tl.constexpr, MODE: tl.constexpr,
+    SRC_U8: tl.constexpr, DST_U8: tl.constexpr, NORMALIZE: tl.constexpr,
+    DST_FLAT: tl.constexpr, INT64: tl.constexpr, BLOCK: tl.constexpr,
+):
+    i_p = tl.program_id(0)
+    i_b = tl.program_id(1).to(tl.int64)
+    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
+    m_p = o_p < HWo
+    if INT64:
+        o_p = o_p.to(tl.int64)
+    oy = o_p // Wo
+    ox = o_p - oy * Wo
+
+    # source position of each output pixel, folded by the fill mode once per axis (not once per tap)
+    p_inv = inv_ptr + i_b * inv_b
+    xf = ox.to(tl.float32)
+    yf = oy.to(tl.float32)
+    sx = tl.load(p_inv + 0) * xf + tl.load(p_inv + 1) * yf + tl.load(p_inv + 2)
+    sy = tl.load(p_inv + 3) * xf + tl.load(p_inv + 4) * yf + tl.load(p_inv + 5)
+    sx = _fold(tl.minimum(tl.maximum(sx, -_COORD_LIMIT), _COORD_LIMIT), W, MODE)
+    sy = _fold(tl.minimum(tl.maximum(sy, -_COORD_LIMIT), _COORD_LIMIT), H, MODE)
+
+    p_src = src_ptr + i_b * s_b
+    p_dst = dst_ptr + i_b * d_b
+    if DST_FLAT:
+        o_dst = o_p * d_w
+    else:
+        o_dst = oy * d_h + ox * d_w
+
+    if BILINEAR:
+        x0f = tl.floor(sx)
+        y0f = tl.floor(sy)
+        fx = sx - x0f
+        fy = sy - y0f
+        x0 = x0f.to(tl.int32)
+        y0 = y0f.to(tl.int32)
+        if INT64:
+            x0 = x0.to(tl.int64)
+            y0 = y0.to(tl.int64)
+        ix0, vx0 = _tap(x0, W, MODE)
+        ix1, vx1 = _tap(x0 + 1, W, MODE)
+        iy0, vy0 = _tap(y0, H, MODE)
+        iy1, vy1 = _tap(y0 + 1, H, MODE)
+        o00 = iy0 * s_h + ix0 * s_w
+        o01 = iy0 * s_h + ix1 * s_w
+        o10 = iy1 * s_h + ix0 * s_w
+        o11 = iy1 * s_h + ix1 * s_w
+        m00 = m_p & vy0 & vx0
+        m01 = m_p & vy0 & vx1
+        m10 = m_p & vy1 & vx0
+        m11 = m_p & vy1 & vx1
+    else:
+        xn = tl.floor(sx + 0.5).to(tl.int32)  # round half up, as scipy order=0
+        yn = tl.floor(sy + 0.5).to(tl.int32)
+        if INT64:
+            xn = xn.to(tl.int64)
+            yn = yn.to(tl.int64)
+        ixn, vxn = _tap(xn, W, MODE)
+        iyn, vyn = _tap(yn, H, MODE)
+        on = iyn * s_h + ixn * s_w
+        mn = m_p & vyn & vxn
+
+    for c in tl.static_range(C):
+        fill = tl.load(fill_ptr + i_b * fill_b + c * fill_c)
+        if SRC_U8:
+            fill = round_half_even(fill)  # the fill is a uint8 value too (as the torch path's border)
+        p_c = p_src + c * s_c
+        if BILINEAR:
+            v00 = tl.load(p_c + o00, mask=m00, other=0).to(tl.float32)
+            v01 = tl.load(p_c + o01, mask=m01, other=0).to(tl.float32)
+            v10 = tl.load(p_c + o10, mask=m10, other=0).to(tl.float32)
+            v11 = tl.load(p_c + o11, mask=m11, other=0).to(tl.float32)
+            if MODE == 0:
+                v00 = tl.where(m00, v00, fill)
+                v01 = tl.where(m01, v01, fill)
+                v10 = tl.where(m10, v10, fill)
+                v11 = tl.where(m11, v11, fill)
+            top = v00 + fx * (v01 - v00)  # along x, then y (lerp, as the torch path)
+            bot = v10 + fx * (v11 - v10)
+            v = top + fy * (bot - top)
+        else:
+            v = tl.load(p_c + on, mask=mn, other=0).to(tl.float32)
+            if MODE == 0:
+                v = tl.where(mn, v, fill)
+        if SRC_U8 and BILINEAR:
+            v = tl.minimum(tl.maximum(round_half_even(v), 0.0), 255.0)  # ties to even, as torch.round
+        if NORMALIZE:
+            mean = tl.load(mean_ptr + i_b * mean_b + c * mean_c)
+            std = tl.load(std_ptr + i_b * std_b + c * std_c)
+            if SRC_U8:
+                v = v / 255.0
+            v = (v - mean) / std
+        if DST_U8:
+            tl.store(p_dst + c * d_c + o_dst, v.to(tl.uint8), mask=m_p)
+        else:
+            tl.store(p_dst + c * d_c + o_dst, v.to(dst_ptr.dtype.element_ty), mask=m_p)
+
+
+def _check(img, inv, size, interpolation, fill_mode):
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"fill_mode must be one of {FILL_MODES}, got {fill_mode!r}")
+    if img.dim() != 4:
+        raise ValueError(f"img must be (B, C, H, W), got shape {tuple(img.shape)}")
+    if inv.shape != (img.shape[0], 2, 3):
+        raise ValueError(f"inv must be (B, 2, 3) = ({img.shape[0]}, 2, 3), got shape {tuple(inv.shape)}")
+    if len(size) != 2 or min(size) < 0:
+        raise ValueError(f"size must be (H_out, W_out) with non-negative entries, got {tuple(size)}")
+
+
+def _per_channel(t, b, c, device, default):
+    """A float32 (B, C) view (stride 0 where broadcast): no copy, no sync."""
+    if t is None:
+        t = torch.full((), default, dtype=torch.float32, device=device)
+    t = t.to(device=device, dtype=torch.float32, non_blocking=True)
+    if t.dim() == 1:
+        t = t.reshape(1, -1)
+    return t.expand(b, c)
+
+
+def _launch(img, inv, size, interpolation, fill_mode, fill, mean, std, out):
+    b, c, h, w = img.shape
+    ho, wo = int(size[0]), int(size[1])
+    if out.numel() == 0 or skip_launch(out):
+        return out
+    if h == 0 or w == 0:
+        raise ValueError(f"img has an empty spatial size {(h, w)}: nothing to sample from")
+    normalize = mean is not None
+    inv = inv.to(device=img.device, dtype=torch.float32, non_blocking=True).contiguous()
+    fill = _per_channel(fill, b, c, img.device, 0.0)
+    mean = _per_channel(mean, b, c, img.device, 0.0)
+    std = _per_channel(std, b, c, img.device, 1.0)
+    block, warps = block_for("warp", ho * wo)
+    kernel = wrap(_warp_kernel)
+    for lo, hi in batch_chunks(b):
+        kernel[(triton.cdiv(ho * wo, block), hi - lo)](
+            *rows(lo, hi, img, out, inv, fill, mean, std),
+            h, w, ho, wo, ho * wo,
+            *img.stride(), *out.stride(),
+            inv.stride(0), fill.stride(0), fill.stride(1), mean.stride(0), mean.stride(1),
+            std.stride(0), std.stride(1),
+            C=c, BILINEAR=interpolation == "bilinear", MODE=FILL_MODES.index(fill_mode),
+            SRC_U8=img.dtype == torch.uint8, DST_U8=out.dtype == torch.uint8, NORMALIZE=normalize,
+            DST_FLAT=flat_hw(out), INT64=needs_int64(img, out), BLOCK=block, num_warps=warps,
+        )
+    return out
+
+
+@register("warp")
+def warp(
+    img: torch.Tensor,
+    inv: torch.Tensor,
+    size: list[int],
+    interpolation: str,
+    fill_mode: str,
+    fill: torch.Tensor | None,
+) -> torch.Tensor:
+    """Resample each sample at ``inv @ (x, y, 1)``; see the module docstring for the contract."""
+    _check(img, inv, size, interpolation, fill_mode)
+    out = empty_output(img, (int(size[0]), int(size[1])))
+    return _launch(img, inv, size, interpolation, fill_mode, fill, None, None, out)
+
+
+@register("warp_normalize")
+def warp_normalize(
+    img: torch.Tensor,
+    inv: torch.Tensor,
+    size: list[int],
+    interpolation: str,
+    fill_mode: str,
+    fill: torch.Tensor | None,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    out_dtype: torch.dtype,
+) -> torch.Tensor:
+    """``warp`` then ``(v / max - mean) / std`` in ``out_dtype``, in one pass (for the loader)."""
+    _check(img, inv, size, interpolation, fill_mode)
+    if out_dtype not in (torch.float32, torch.float16, torch.bfloat16):
+        raise TypeError(f"out_dtype must be float32, float16 or bfloat16, got {out_dtype}")
+    out = empty_output(img, (int(size[0]), int(size[1])), dtype=out_dtype)
+    return _launch(img, inv, size, interpolation, fill_mode, fill, mean, std, out)
