@@ -9,4 +9,5 @@ cd "$here"
 py="$here/.venv/bin/python"
 "$py" -m ruff check .
 "$py" -m pytest -q "$@"
-TRITON_INTERPRET=1 GPUAUG_BACKEND=triton "$py" -m pytest -q tests/test_kernels.py
+TRITON_INTERPRET=1 GPUAUG_BACKEND=triton "$py" -m pytest -q -p no:cacheprovider \
+  tests/test_kernels.py tests/test_color.py tests/test_lut.py tests/test_geometry.py tests/test_layers.py tests/test_policies.py

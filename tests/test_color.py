@@ -205,6 +205,15 @@ def test_channels_last_kept(name, rgb):
     assert torch.equal(out, fn(rgb))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("name", list(ALL))
+def test_float_input_not_modified(name, dtype, rgb):
+    x = rgb.to(dtype) / 255
+    before = x.clone()
+    ALL[name](x)
+    assert torch.equal(x, before)
+
+
 @pytest.mark.parametrize("name", list(ALL))
 def test_non_contiguous_and_no_mutation(name):
     big = photo_batch(B, (31, 45))

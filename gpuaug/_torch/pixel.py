@@ -204,7 +204,8 @@ def adjust_saturation(img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 
     (64, 3, 224, 224) uint8, 1 thread: 25 ms (PIL ``ImageEnhance.Color`` image by image: 17 ms)."""
     def run(x, f):
-        return _blend_(_gray_f32(x), x.float(), f, x.dtype)  # gray in float32 also for half inputs
+        # a float32 copy: _blend_ overwrites it, and .float() of a float32 input is the input itself
+        return _blend_(_gray_f32(x), x.to(torch.float32, copy=True), f, x.dtype)
 
     return _by_chunks(run, img, factor)
 
@@ -240,7 +241,7 @@ def smooth(img: torch.Tensor) -> torch.Tensor:
 def adjust_sharpness(img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     """Blend with the SMOOTH-filtered image (PIL ``ImageEnhance.Sharpness``); factor float32 (B,)."""
     def run(x, f):
-        return _blend_(_smooth_f32(x), x.float(), f, x.dtype)
+        return _blend_(_smooth_f32(x), x.to(torch.float32, copy=True), f, x.dtype)
 
     return _by_chunks(run, img, factor)
 
