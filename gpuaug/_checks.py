@@ -66,7 +66,7 @@ def as_batch(
 
 
 def empty_output(like: torch.Tensor, size: tuple[int, int] | None = None, dtype: torch.dtype | None = None):
-    """An uninitialised ``(B, C, H, W)`` output in ``like``'s memory format (and optionally a new size/dtype)."""
+    """An uninitialised ``(B, C, H, W)`` output in ``like``'s memory format (optionally new size/dtype)."""
     b, c, h, w = like.shape
     h, w = size if size is not None else (h, w)
     return torch.empty((b, c, h, w), dtype=dtype or like.dtype, device=like.device,
@@ -100,7 +100,9 @@ def per_sample(
     ):
         t = to_device([float(v) for v in value], dtype, device)
     else:
-        raise TypeError(f"{name} must be a number, a sequence of numbers or a tensor, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a number, a sequence of numbers or a tensor, got {type(value).__name__}"
+        )
     want = (batch, *tail)
     # Trailing dimensions align as in broadcasting: with tail=(2,), a (2,) tensor is one pair for all.
     if t.dim() > len(want):
@@ -117,7 +119,9 @@ def to_device(values: list[float], dtype: torch.dtype, device: torch.device) -> 
 
 
 def _bad(t: torch.Tensor, want: tuple[int, ...], name: str):
-    raise ValueError(f"{name} must broadcast to shape {want} (one value per sample), got shape {tuple(t.shape)}")
+    raise ValueError(
+        f"{name} must broadcast to shape {want} (one value per sample), got shape {tuple(t.shape)}"
+    )
 
 
 def check_range(value, lo: float, hi: float, name: str, what: str | None = None) -> None:

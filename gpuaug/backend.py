@@ -68,6 +68,7 @@ PRIMITIVES: dict[str, tuple[str, str]] = {
     "histogram": ("gpuaug._torch.pixel", "gpuaug.kernels.histogram"),
     "equalize_lut": ("gpuaug.functional.lut", "gpuaug.kernels.lut"),
     "erase": ("gpuaug._torch.pixel", "gpuaug.kernels.erase"),
+    "erase_noise": ("gpuaug._torch.pixel", "gpuaug.kernels.erase"),
     "paste": ("gpuaug._torch.pixel", "gpuaug.kernels.erase"),
     "grayscale": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
     "gray_mean": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),

@@ -312,6 +312,29 @@ def erase(img: torch.Tensor, boxes: torch.Tensor, value: torch.Tensor) -> torch.
     return torch.where(mask, v, img).contiguous(memory_format=memory_format_of(img))
 
 
+def erase_noise(img: torch.Tensor, boxes: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
+    """Fill boxes (as :func:`erase`) with uniform noise over the image's range, a pure function of the
+    per-sample int ``seed`` (B,): a counter-based hash of (seed, pixel index), so the noise replays without
+    generator state or a host sync. The Triton kernel draws its own stream (``tl.rand``): the same seed
+    gives the same noise on one backend, not across backends."""
+    b, c, h, w = img.shape
+    if img.numel() == 0:
+        return img.clone(memory_format=torch.preserve_format)
+    idx = torch.arange(c * h * w, device=img.device, dtype=torch.int64).view(1, c, h, w)
+    x = idx + seed.to(device=img.device, dtype=torch.int64).view(b, 1, 1, 1) * 0x9E3779B1
+    m32 = 0xFFFFFFFF
+    x = x & m32
+    x = ((x ^ (x >> 16)) * 0x85EBCA6B) & m32
+    x = ((x ^ (x >> 13)) * 0xC2B2AE35) & m32
+    x = x ^ (x >> 16)
+    if img.dtype == torch.uint8:
+        noise = (x & 255).to(torch.uint8)
+    else:
+        noise = ((x >> 8).to(torch.float32) * (1.0 / 16777216.0)).to(img.dtype)
+    mask = _box_mask(boxes, h, w)
+    return torch.where(mask, noise, img).contiguous(memory_format=memory_format_of(img))
+
+
 def paste(img: torch.Tensor, partner: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     """CutMix: ``out[b] = img[b]`` with the ``box[b]`` region (x0, y0, x1, y1, x1/y1 exclusive, clipped)
     taken from ``img[partner[b]]``. partner int64 (B,), box (B, 4)."""

@@ -428,33 +428,7 @@ class RandomErasing(RandomLayer):
 
 def _erase_noise(img: torch.Tensor, boxes: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
     """Fill boxes with uniform noise in the value range, regenerated from a per-sample seed."""
-    if "erase_noise" in backend.PRIMITIVES:
-        return backend.op("erase_noise", img)(img, boxes, seed)
-    # torch fallback: a counter-based hash of (seed, pixel index), so the noise is a pure function of
-    # the drawn per-sample seed (replayable, no generator state, no host sync).
-    b, c, h, w = img.shape
-    idx = torch.arange(c * h * w, device=img.device, dtype=torch.int64).view(1, c, h, w)
-    x = idx + seed.to(device=img.device, dtype=torch.int64).view(b, 1, 1, 1) * 0x9E3779B1
-    m32 = 0xFFFFFFFF
-    x = x & m32
-    x = ((x ^ (x >> 16)) * 0x85EBCA6B) & m32
-    x = ((x ^ (x >> 13)) * 0xC2B2AE35) & m32
-    x = x ^ (x >> 16)
-    if img.dtype == torch.uint8:
-        noise = (x & 255).to(torch.uint8)
-    else:
-        noise = ((x >> 8).to(torch.float32) * (1.0 / 16777216.0)).to(img.dtype)
-    ys = torch.arange(h, device=img.device).view(1, 1, h, 1)
-    xs = torch.arange(w, device=img.device).view(1, 1, 1, w)
-    bb = boxes.to(img.device)
-    inside = (
-        (xs[..., None] >= bb[:, None, None, None, :, 0])
-        & (xs[..., None] < bb[:, None, None, None, :, 2])
-        & (ys[..., None] >= bb[:, None, None, None, :, 1])
-        & (ys[..., None] < bb[:, None, None, None, :, 3])
-    )
-    inside = inside.any(-1)
-    return torch.where(inside, noise, img)
+    return backend.op("erase_noise", img)(img, boxes, seed)
 
 
 __all__ = [
