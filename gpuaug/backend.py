@@ -52,8 +52,8 @@ def backend(name: str) -> Iterator[None]:
 
 def use_triton(t: torch.Tensor) -> bool:
     """True where the Triton kernels should run on this tensor under the current backend."""
-    if _backend == "torch":
-        return False
+    if _backend == "torch" or t.dtype == torch.float64:
+        return False  # float64 is a CPU-only reference dtype (CONTRACT: a TypeError on CUDA): torch path
     if _backend == "triton":
         return True
     return t.is_cuda
