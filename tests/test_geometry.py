@@ -114,6 +114,79 @@ def test_warp_affine_matches_scipy(photos, interpolation, fill_mode, dtype, memo
             np.testing.assert_allclose(got, ref, atol=1e-4, rtol=0)
 
 
+def integer_matrices(h: int, w: int, inside: bool) -> torch.Tensor:
+    """Forward (4, 3, 3) maps that move whole pixels (flips, shifts): ``inside`` keeps every output column
+    inside the source at the input size (the row-window path); otherwise they reach far outside."""
+    if inside:
+        rows = [[-1, 0, w - 1, 0, 1, 0], [1, 0, 0, 0, -1, h - 1], [-1, 0, w - 1, 0, -1, h + 4],
+                [1, 0, 0, 0, 1, -3]]
+    else:
+        rows = [[-1, 0, w + 6, 0, 1, -2], [1, 0, -40, 0, -1, h - 1 + 30], [-1, 0, w - 9, 0, -1, h - 1],
+                [1, 0, 3, 0, 1, -70]]
+    m = torch.tensor(rows, dtype=torch.float32).view(4, 2, 3)
+    return torch.cat((m, torch.tensor([[[0.0, 0, 1]]]).expand(4, 1, 3)), 1)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("fill_mode", list(SCIPY_MODE))
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_integer_maps_gather_path(monkeypatch, interpolation, fill_mode, dtype, memory_format):
+    """Whole-pixel maps take the CPU gather path: equal to scipy and to the general (interpolating) path."""
+    from gpuaug._torch import warp as warp_module
+
+    x = photo_batch(4, (H, W))
+    x = (x if dtype == torch.uint8 else x.float() / 255).contiguous(memory_format=memory_format)
+    fill = torch.tensor([[10.0, 200.0, 77.0], [255.0, 0.0, 128.0], [3.0, 90.0, 250.0], [1.0, 2.0, 3.0]])
+    fill = fill if dtype == torch.uint8 else fill / 255
+    used = []
+    real = warp_module._gather
+    monkeypatch.setattr(warp_module, "_gather", lambda *a: used.append(1) or real(*a))
+    for inside, size in ((True, (H, W)), (True, (H - 6, W - 9)), (False, (H, W)), (False, (19, 45))):
+        m = integer_matrices(H, W, inside)
+        used.clear()
+        out = F.warp_affine(x, m, size, interpolation, fill_mode, fill)
+        assert used == [1] and out.is_contiguous(memory_format=memory_format)
+        for b in range(4):
+            ref = scipy_warp(x[b].double().numpy(), m[b].double().numpy(), size, 0, SCIPY_MODE[fill_mode],
+                             fill[b].double().numpy())
+            np.testing.assert_array_equal(out[b].double().numpy(), ref.astype(np.float32))
+        monkeypatch.setattr(warp_module, "_GATHER_INTEGER_MAPS", False)
+        general = F.warp_affine(x, m, size, interpolation, fill_mode, fill)
+        monkeypatch.setattr(warp_module, "_GATHER_INTEGER_MAPS", True)
+        assert used == [1]
+        if dtype == torch.uint8 or interpolation == "nearest":
+            assert torch.equal(out, general)
+        else:  # the general path's bilinear weights are 0 / 1 only up to float32 rounding
+            torch.testing.assert_close(out, general, atol=1e-5, rtol=0)
+    # a mixed batch: samples 1 and 2 interpolate, 0 and 3 gather; each sample as when warped alone
+    m = torch.cat((integer_matrices(H, W, True)[:2], random_matrices(1, H, W, seed=3),
+                   integer_matrices(H, W, False)[3:]))
+    m[1, 0, 2] += 0.25
+    used.clear()
+    out = F.warp_affine(x, m, (21, 33), interpolation, fill_mode, fill)
+    assert used == [1] and out.is_contiguous(memory_format=memory_format)
+    for b in range(4):
+        one = F.warp_affine(x[b : b + 1], m[b], (21, 33), interpolation, fill_mode, fill[b])
+        assert torch.equal(out[b : b + 1], one)
+    assert len(used) == 3  # samples 0 and 3 alone took the gather path too
+
+
+@pytest.mark.parametrize("fill_mode", ["wrap", "reflect", "constant"])
+def test_integer_maps_far_outside(fill_mode):
+    # shifts of many image widths: the gather path declines (its padded buffer would be large) or folds
+    x = photo_batch(2, (H, W))
+    m = torch.eye(3).repeat(2, 1, 1)
+    m[0, 0, 2], m[1, 1, 2], m[1, 0, 0], m[1, 0, 2] = -1000.0, 77.0, -1.0, 5 * W
+    for size in ((H, W), (H, 3)):
+        for interpolation in ("nearest", "bilinear"):
+            out = F.warp_affine(x, m, size, interpolation, fill_mode, 9)
+            for b in range(2):
+                ref = scipy_warp(x[b].double().numpy(), m[b].double().numpy(), size, 0, SCIPY_MODE[fill_mode],
+                                 [9.0] * 3)
+                np.testing.assert_array_equal(out[b].double().numpy(), ref)
+
+
 @pytest.mark.parametrize("fill_mode", list(SCIPY_MODE))
 def test_warp_affine_gray_and_size_one(fill_mode):
     # C = 1 and degenerate 1-pixel axes, against scipy (bilinear, float)

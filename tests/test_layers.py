@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import max_abs_diff, photo_batch, pil_map
-from PIL import ImageEnhance, ImageOps
+from PIL import Image, ImageEnhance, ImageOps
 
 import gpuaug.backend as backend
 from gpuaug.layers import (
@@ -239,6 +239,66 @@ def test_hflip_vflip_closed_form(batch):
     assert torch.equal(y, batch.flip(-1))
     y = RandomVerticalFlip(p=1.0)(batch)
     assert torch.equal(y, batch.flip(-2))
+
+
+def _tv_inverse(center, angle, translate, scale, shear):
+    """torchvision.transforms.functional._get_inverse_affine_matrix (inverted=True), copied as the oracle:
+    the PIL ``Image.transform`` data of ``F.affine(img, angle, translate, scale, shear, center)``."""
+    rot, sx, sy = math.radians(angle), math.radians(shear[0]), math.radians(shear[1])
+    (cx, cy), (tx, ty) = center, translate
+    a = math.cos(rot - sy) / math.cos(sy)
+    b = -math.cos(rot - sy) * math.tan(sx) / math.cos(sy) - math.sin(rot)
+    c = math.sin(rot - sy) / math.cos(sy)
+    d = -math.sin(rot - sy) * math.tan(sx) / math.cos(sy) + math.cos(rot)
+    m = [v / scale for v in (d, -b, 0.0, -c, a, 0.0)]
+    m[2] += m[0] * (-cx - tx) + m[1] * (-cy - ty) + cx
+    m[5] += m[3] * (-cx - tx) + m[4] * (-cy - ty) + cy
+    return m
+
+
+@pytest.mark.parametrize("center", [None, (10.0, 7.0)])
+def test_random_affine_is_torchvision_affine(batch, center):
+    """Each sample's draw, replayed through torchvision's published inverse matrix on PIL (its
+    F.affine PIL path, nearest, fill 0): same image up to nearest ties."""
+    layer = RandomAffine((-40, 40), translate=(0.1, 0.2), scale=(0.7, 1.3), shear=(-20, 20, -15, 15),
+                         center=center, generator=gen(40))
+    y, params = layer(batch, return_params=True)
+    c = (W * 0.5, H * 0.5) if center is None else center
+    for i in range(batch.shape[0]):
+        inv = _tv_inverse(c, float(params["angle"][i]), params["translate"][i].tolist(),
+                          float(params["scale"][i]), params["shear"][i].tolist())
+        ref = pil_map(lambda im, inv=inv: im.transform((W, H), Image.AFFINE, inv, Image.NEAREST),
+                      batch[i : i + 1])[0]
+        assert (y[i] != ref).any(0).float().mean() < 0.01, i
+        # the test can tell the rotation direction and the shear sign
+        inv = _tv_inverse(c, -float(params["angle"][i]), params["translate"][i].tolist(),
+                          float(params["scale"][i]), (-params["shear"][i]).tolist())
+        wrong = pil_map(lambda im, inv=inv: im.transform((W, H), Image.AFFINE, inv, Image.NEAREST),
+                        batch[i : i + 1])[0]
+        assert (y[i] != wrong).any(0).float().mean() > 0.2, i
+
+
+def test_geometric_layers_share_the_functional_path(batch):
+    """The layers' draws through gpuaug.functional give bitwise the same images (one builder, one warp)."""
+    import gpuaug.functional as F
+
+    layer = RandomAffine(30, translate=(0.1, 0.1), scale=(0.8, 1.2), shear=(-10, 10, -5, 5),
+                         center=(12.0, 9.0), interpolation="bilinear", generator=gen(41))
+    y, p = layer(batch, return_params=True)
+    ref = F.affine(batch, -p["angle"], p["translate"], p["scale"], p["shear"], (11.5, 8.5),
+                   interpolation="bilinear")
+    assert torch.equal(y, ref)
+    y, p = RandomRotation(40, generator=gen(42))(batch, return_params=True)
+    assert torch.equal(y, F.rotate(batch, p["angle"], interpolation="nearest"))
+
+
+def test_random_rotation_is_pil_rotate(batch):
+    """RandomRotation: PIL Image.rotate (counter-clockwise) about torchvision's centre (pixel corners)."""
+    for center in (None, (9.0, 15.0)):
+        layer = RandomRotation((25, 25), center=center)
+        y = layer(batch)
+        ref = pil_map(lambda im, center=center: im.rotate(25, Image.NEAREST, center=center), batch)
+        assert (y != ref).any(1).float().mean() < 0.01
 
 
 def test_crop_matches_slicing(batch):

@@ -167,8 +167,19 @@ def warp_affine(
     _check_names(interpolation, fill_mode)
     out_size = (h, w) if size is None else _size(size, "size")
     fill_bc = parse_fill(fill, b, c, x.dtype, x.device)
-    inv = _invert(_as_matrix(matrix, b, x.device))
-    return restore(backend.op("warp", x)(x, inv, out_size, interpolation, fill_mode, fill_bc))
+    return restore(_warp_forward(x, matrix, out_size, interpolation, fill_mode, fill_bc))
+
+
+def _warp_forward(x, matrix, size, interpolation, fill_mode, fill_bc) -> torch.Tensor:
+    """The one way from a forward matrix to the ``warp`` primitive (``warp_affine``, the layers and the
+    policies all come here, so the inversion exists once).
+
+    x: ``(B, C, H, W)`` batch; matrix: forward ``(2, 3)`` / ``(3, 3)`` / ``(B, 2, 3)`` / ``(B, 3, 3)``
+    floating, any device (moved without a sync); size: ``(H_out, W_out)`` ints; fill_bc: float32
+    ``(B, C)`` in the image's range (``parse_fill``); the names are already checked.
+    """
+    inv = _invert(_as_matrix(matrix, x.shape[0], x.device))
+    return backend.op("warp", x)(x, inv, tuple(size), interpolation, fill_mode, fill_bc)
 
 
 def affine(

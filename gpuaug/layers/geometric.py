@@ -1,7 +1,10 @@
 """Geometric layers: each draws a per-sample forward matrix (B, 3, 3) and warps ONCE.
 
 Matrices map SOURCE pixel coordinates (x, y) to OUTPUT coordinates (CONTRACT.md "Geometry"); pixel
-centres at integers. A sample that is not selected gets the identity matrix (for crops: the
+centres at integers. They are built by ``gpuaug.functional.geometry``'s builders (``affine_matrix``,
+``hflip_matrix``, ``vflip_matrix``, ``resized_crop_matrix``) and resampled through its ``_warp_forward``
+(the one inversion); ``center`` arguments are torchvision's (pixel corners), ``(cx - 1/2, cy - 1/2)`` in
+pixel-centre coordinates. A sample that is not selected gets the identity matrix (for crops: the
 deterministic centre crop / full-image resize, so the output size stays fixed). Compose multiplies the
 matrices of consecutive geometric layers and warps once (see ``container.py``).
 
@@ -17,7 +20,8 @@ from numbers import Real
 
 import torch
 
-from gpuaug import _checks, backend
+from gpuaug import _checks
+from gpuaug.functional import geometry as G
 from gpuaug.layers.base import (
     RandomLayer,
     Sampler,
@@ -26,77 +30,22 @@ from gpuaug.layers.base import (
     to_range,
 )
 
-INTERPOLATIONS = ("nearest", "bilinear")
-FILL_MODES = ("constant", "edge", "reflect", "mirror", "wrap")
-
-
-# ------------------------------------------------------------------------------------------- matrices
-
-
-def identity(n: int, device) -> torch.Tensor:
-    return torch.eye(3, device=device).expand(n, 3, 3).clone()
-
-
-def affine_matrix(angle, translate, scale, shear, center) -> torch.Tensor:
-    """Forward (n, 3, 3): p' = center + translate + R(angle) Sh(shear) scale (p - center).
-
-    angle (n,) degrees counter-clockwise on screen; translate (n, 2) pixels; scale (n,); shear (n, 2)
-    degrees (x, y); center (n, 2).
-    """
-    a = torch.deg2rad(angle)
-    cos, sin = torch.cos(a), torch.sin(a)
-    tx, ty = torch.tan(torch.deg2rad(shear[:, 0])), torch.tan(torch.deg2rad(shear[:, 1]))
-    # y points down, so a counter-clockwise turn on screen is [[cos, sin], [-sin, cos]].
-    r = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)
-    sh = torch.stack(
-        [torch.stack([torch.ones_like(tx), tx], -1), torch.stack([ty, torch.ones_like(ty)], -1)], -2
-    )
-    lin = (r @ sh) * scale[:, None, None]
-    off = center + translate - (lin @ center[:, :, None])[:, :, 0]
-    m = identity(angle.shape[0], angle.device)
-    m[:, :2, :2] = lin
-    m[:, :2, 2] = off
-    return m
-
-
-def crop_resize_matrix(x0, y0, w, h, size: tuple[int, int]) -> torch.Tensor:
-    """Forward (n, 3, 3) mapping the box (x0, y0, w, h) (pixel units, (n,) each) onto an output of
-    ``size`` = (H, W): box edges x0 - 1/2 .. x0 + w - 1/2 land on the output edges -1/2 .. W - 1/2."""
-    sx = size[1] / w
-    sy = size[0] / h
-    m = identity(x0.shape[0], x0.device)
-    m[:, 0, 0] = sx
-    m[:, 1, 1] = sy
-    m[:, 0, 2] = (0.5 - x0) * sx - 0.5
-    m[:, 1, 2] = (0.5 - y0) * sy - 0.5
-    return m
-
-
-def invert_affine(m: torch.Tensor) -> torch.Tensor:
-    """(B, 2, 3) inverse of a (B, 3, 3) affine matrix, in closed form (torch.linalg.inv would check for
-    singular input, a host sync on CUDA)."""
-    a, b, c = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
-    d, e, f = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
-    det = a * e - b * d
-    ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
-    ic = -(ia * c + ib * f)
-    if_ = -(id_ * c + ie * f)
-    return torch.stack([torch.stack([ia, ib, ic], -1), torch.stack([id_, ie, if_], -1)], -2)
+INTERPOLATIONS = G.INTERPOLATIONS
+FILL_MODES = G.FILL_MODES
 
 
 # ---------------------------------------------------------------------------------------------- warping
+# Matrices come from gpuaug.functional.geometry's builders and go through its ``_warp_forward`` (the one
+# place that inverts a forward matrix and calls the ``warp`` primitive).
 
 
 def warp(
     img: torch.Tensor, m: torch.Tensor, size: tuple[int, int], interpolation: str, fill_mode: str, fill
 ) -> torch.Tensor:
     """One resampling of the (B, C, H, W) batch with forward matrices ``m`` (B, 3, 3)."""
-    if img.shape[0] == 0:
-        return _checks.empty_output(img, size)
     b, c = img.shape[:2]
     fill_t = _checks.parse_fill(fill, b, c, img.dtype, img.device)
-    inv = invert_affine(m.to(device=img.device, dtype=torch.float32)).contiguous()
-    return backend.op("warp", img)(img, inv, tuple(size), interpolation, fill_mode, fill_t)
+    return G._warp_forward(img, m, size, interpolation, fill_mode, fill_t)
 
 
 def warp_masks(masks: torch.Tensor, m: torch.Tensor, size: tuple[int, int], fill_mode: str, mask_fill):
@@ -115,9 +64,9 @@ def warp_masks(masks: torch.Tensor, m: torch.Tensor, size: tuple[int, int], fill
     if b * k == 0:
         out = flat.new_empty((b * k, 1, *size))
     else:
-        inv = invert_affine(m.to(device=masks.device, dtype=torch.float32)).repeat_interleave(k, 0)
+        mk = m.to(device=masks.device).repeat_interleave(k, 0)
         fill_t = torch.full((b * k, 1), float(mask_fill), dtype=torch.float32, device=masks.device)
-        out = backend.op("warp", flat)(flat, inv.contiguous(), tuple(size), "nearest", fill_mode, fill_t)
+        out = G._warp_forward(flat, mk, size, "nearest", fill_mode, fill_t)
     out = out.reshape(b, k, *size).to(masks.dtype)
     return out if masks.dim() == 4 else out[:, 0]
 
@@ -246,16 +195,28 @@ def _gated(apply: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     return torch.where(apply[:, None, None], m, torch.eye(3, device=m.device, dtype=m.dtype))
 
 
-def _center(size, n, device, center=None) -> torch.Tensor:
+def _center(size, center=None) -> tuple[float, float]:
+    """Rotation centre in our pixel-centre coordinates: the image centre, or torchvision's ``center``
+    (pixel-corner coordinates, as PIL) moved by -1/2."""
     h, w = size
-    c = ((w - 1) / 2.0, (h - 1) / 2.0) if center is None else (float(center[0]), float(center[1]))
-    return _checks.to_device(list(c), torch.float32, device).expand(n, 2)
+    if center is None:
+        return ((w - 1) / 2.0, (h - 1) / 2.0)
+    return (center[0] - 0.5, center[1] - 0.5)
 
 
 class RandomAffine(_Geometric):
     """torchvision's RandomAffine per sample: ``degrees`` (x or (a, b)), ``translate`` (fractions of
-    (W, H)), ``scale`` (range), ``shear`` (x, (a, b) for x, or (a, b, c, d) for x and y, degrees).
-    Rotation is counter-clockwise on screen for positive angles; ``center`` defaults to the image centre."""
+    (W, H); the shift is rounded to whole pixels), ``scale`` (range), ``shear`` (x, (a, b) for x, or
+    (a, b, c, d) for x and y, degrees), ``center`` (torchvision's: pixel corners, ``(W/2, H/2)`` is the
+    image centre; default the image centre).
+
+    A draw ``(angle, translate, scale, shear)`` (``return_params``) gives exactly torchvision's
+    ``F.affine(img, angle, translate, scale, shear, center)``: its matrix
+    ``T(translate) C R(angle) Shear_y(sy) Shear_x(sx) scale C^-1`` with
+    ``Shear_x(s) = [[1, -tan s], [0, 1]]`` (``gpuaug.functional.affine_matrix``). As in torchvision, a
+    positive angle turns CLOCKWISE on screen here (torchvision's ``F.affine``), unlike ``RandomRotation``
+    and ``gpuaug.functional.affine`` (counter-clockwise, as ``F.rotate`` / PIL); for a symmetric
+    ``degrees`` range the two are the same distribution."""
 
     def __init__(
         self,
@@ -325,20 +286,22 @@ class RandomAffine(_Geometric):
 
     def matrix(self, params, size):
         angle = params["angle"]
-        n, dev = angle.shape[0], angle.device
-        zeros2 = torch.zeros(n, 2, device=dev)
-        m = affine_matrix(
-            angle,
-            params.get("translate", zeros2),
-            params.get("scale", torch.ones(n, device=dev)),
-            params.get("shear", zeros2),
-            _center(size, n, dev, self.center),
+        m = G.affine_matrix(
+            angle.shape[0],
+            -angle,  # torchvision's F.affine turns clockwise; affine_matrix counter-clockwise
+            params.get("translate", (0.0, 0.0)),
+            params.get("scale", 1.0),
+            params.get("shear", (0.0, 0.0)),
+            _center(size, self.center),
+            angle.device,
         )
         return _gated(params["apply"], m)
 
 
 class RandomRotation(_Geometric):
-    """torchvision's RandomRotation per sample (``expand`` is not supported: the output keeps the size)."""
+    """torchvision's RandomRotation per sample: ``degrees`` counter-clockwise on screen (``F.rotate``, PIL),
+    about ``center`` (torchvision's pixel-corner coordinates; default the image centre). ``expand`` is not
+    supported: the output keeps the size."""
 
     def __init__(
         self,
@@ -368,9 +331,7 @@ class RandomRotation(_Geometric):
 
     def matrix(self, params, size):
         angle = params["angle"]
-        n, dev = angle.shape[0], angle.device
-        z = torch.zeros(n, 2, device=dev)
-        m = affine_matrix(angle, z, torch.ones(n, device=dev), z, _center(size, n, dev, self.center))
+        m = G.affine_matrix(angle.shape[0], angle, center=_center(size, self.center), device=angle.device)
         return _gated(params["apply"], m)
 
 
@@ -390,10 +351,7 @@ class RandomHorizontalFlip(_Geometric):
 
     def matrix(self, params, size):
         a = params["apply"]
-        m = identity(a.shape[0], a.device)
-        m[:, 0, 0] = torch.where(a, -1.0, 1.0)
-        m[:, 0, 2] = torch.where(a, float(size[1] - 1), 0.0)
-        return m
+        return _gated(a, G.hflip_matrix(a.shape[0], size[1], a.device))
 
 
 class RandomVerticalFlip(_Geometric):
@@ -412,10 +370,7 @@ class RandomVerticalFlip(_Geometric):
 
     def matrix(self, params, size):
         a = params["apply"]
-        m = identity(a.shape[0], a.device)
-        m[:, 1, 1] = torch.where(a, -1.0, 1.0)
-        m[:, 1, 2] = torch.where(a, float(size[0] - 1), 0.0)
-        return m
+        return _gated(a, G.vflip_matrix(a.shape[0], size[0], a.device))
 
 
 class RandomResizedCrop(_Geometric):
@@ -490,7 +445,9 @@ class RandomResizedCrop(_Geometric):
         box = params["box"]
         full = torch.tensor([0.0, 0.0, float(w), float(h)]).to(box.device, non_blocking=True)
         box = torch.where(params["apply"][:, None], box, full)
-        return crop_resize_matrix(box[:, 0], box[:, 1], box[:, 2], box[:, 3], self.size)
+        x0, y0, w, h = box.unbind(-1)
+        boxes = torch.stack([x0, y0, x0 + w, y0 + h], -1)  # whole pixels: exact in float32
+        return G.resized_crop_matrix(box.shape[0], boxes, self.size, box.device)
 
 
 class RandomCrop(_Geometric):
@@ -579,10 +536,8 @@ class RandomCrop(_Geometric):
         off = params["offset"]
         centre = torch.tensor([float((pw - self.size[1]) // 2), float((ph - self.size[0]) // 2)])
         off = torch.where(params["apply"][:, None], off, centre.to(off.device, non_blocking=True))
-        m = identity(off.shape[0], off.device)
-        m[:, 0, 2] = l - off[:, 0]
-        m[:, 1, 2] = t - off[:, 1]
-        return m
+        shift = torch.stack([l - off[:, 0], t - off[:, 1]], -1)
+        return G.affine_matrix(off.shape[0], translate=shift, device=off.device)
 
 
 __all__ = [

@@ -24,6 +24,7 @@ import torch
 
 from gpuaug import _checks
 from gpuaug._checks import memory_format_of
+from gpuaug.functional import geometry as G
 from gpuaug.functional import lut as flut
 from gpuaug.layers import geometric as geo
 from gpuaug.layers.base import RandomLayer, Sampler, check_bool, check_int, check_number, dirichlet
@@ -193,25 +194,18 @@ class _Policy(RandomLayer):
         def pick(k):
             return torch.where(sel(is_[k]), lin, zero) if k in is_ else zero
 
-        # torchvision: shear x' = x - m y (tan of atan(m)); rotation about the centre,
-        # counter-clockwise; translation truncated to whole pixels (int()).
-        angle = torch.deg2rad(pick("rotate"))
-        shx, shy = pick("shear_x"), pick("shear_y")
-        tx, ty = pick("translate_x").trunc(), pick("translate_y").trunc()
-        cos, sin = torch.cos(angle), torch.sin(angle)
+        # torchvision's _apply_op: ShearX/Y are F.affine(shear=degrees(atan(m)), center=[0, 0]) (the
+        # top-left pixel CORNER, (-1/2, -1/2) here); Rotate is F.rotate (counter-clockwise, about the
+        # image centre); TranslateX/Y shift by int(m) pixels. One op per sample, so one builder call.
         h, w = size
-        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-        m = geo.identity(lin.shape[0], lin.device)
-        # R @ Sh with R = [[cos, sin], [-sin, cos]], Sh = [[1, -shx], [-shy, 1]]; only one is non-identity
-        m[:, 0, 0] = cos - sin * shy
-        m[:, 0, 1] = -cos * shx + sin
-        m[:, 1, 0] = -sin - cos * shy
-        m[:, 1, 1] = sin * shx + cos
-        # rotation about the centre: offset c - R c (zero when angle = 0), plus the translation; the shear
-        # is about torchvision's centre [0, 0], the top-left pixel EDGE (-1/2, -1/2) in our coordinates.
-        m[:, 0, 2] = cx - (cos * cx + sin * cy) + tx - 0.5 * shx
-        m[:, 1, 2] = cy - (-sin * cx + cos * cy) + ty - 0.5 * shy
-        return m
+        is_shear = sel(_any_of(is_, ("shear_x", "shear_y"), linear))
+        corner = torch.full_like(lin, -0.5)
+        center = torch.stack(
+            (torch.where(is_shear, corner, (w - 1) / 2.0), torch.where(is_shear, corner, (h - 1) / 2.0)), -1
+        )
+        shear = torch.rad2deg(torch.atan(torch.stack((pick("shear_x"), pick("shear_y")), -1)))
+        translate = torch.stack((pick("translate_x"), pick("translate_y")), -1).trunc()
+        return G.affine_matrix(lin.shape[0], pick("rotate"), translate, 1.0, shear, center, lin.device)
 
     def _steps(self, is_, linear, top, f, mx):
         steps = []
