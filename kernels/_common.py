@@ -4,7 +4,8 @@ Every kernel in this package is launched on a 2-D grid ``(pixel tiles, samples)`
 (1 or 3) channels inside the program, so the per-pixel index arithmetic (row, column, box tests, source
 coordinates) is done once per pixel, not once per channel. Offsets are int32 inside one sample and int64
 for the sample base; a sample spanning 2**31 elements or more switches the in-sample offsets to int64 too
-(``INT64`` constexpr), so batches of any size index correctly.
+(``INT64`` constexpr), so batches of any size index correctly. ``pixel_tile`` and ``hw_offset`` are that
+index arithmetic (inlined into each kernel); ``launch`` and ``layout`` the host side of it.
 
 Sizes are never ``tl.constexpr``. H, W (row length, divisor) are not specialised at all
 (``do_not_specialize``); the pixel count that bounds the mask is a plain int, which Triton specialises only
@@ -118,10 +119,50 @@ def rows(lo, hi, *tensors: torch.Tensor) -> list[torch.Tensor]:
     return [t if isinstance(hi, int) and lo == 0 and hi == t.shape[0] else t[lo:hi] for t in tensors]
 
 
+def layout(src: torch.Tensor, dst: torch.Tensor | None = None, gather: bool = False) -> dict:
+    """The layout constexprs of a kernel reading ``src`` (and writing ``dst``): ``SRC_FLAT`` (left out for
+    kernels that ``gather`` from computed source positions: warp, sharpness), ``DST_FLAT`` (with ``dst``),
+    ``INT64`` (an in-sample offset of either can reach 2**31)."""
+    meta = {} if gather else {"SRC_FLAT": flat_hw(src)}
+    if dst is None:
+        meta["INT64"] = needs_int64(src)
+    else:
+        meta.update(DST_FLAT=flat_hw(dst), INT64=needs_int64(src, dst))
+    return meta
+
+
+def per_sample_vector(t: torch.Tensor, b, device, dtype=torch.float32) -> torch.Tensor:
+    """A scalar or (B,) ``t`` as a contiguous (B,) ``dtype`` tensor on ``device`` (non-blocking: no sync)."""
+    return t.to(device=device, dtype=dtype, non_blocking=True).reshape(-1).expand(b).contiguous()
+
+
+def per_channel(t: torch.Tensor | None, b, c, device, default: float = 0.0,
+                dtype=torch.float32) -> torch.Tensor:
+    """A (B, C) view (stride 0 where broadcast: no copy, no sync) of ``t`` (scalar, (C,), (B, C) or None for
+    ``default``), converted through float32 to ``dtype``."""
+    if t is None:
+        t = torch.full((), default, dtype=torch.float32, device=device)
+    t = t.to(device=device, dtype=torch.float32, non_blocking=True).to(dtype)
+    if t.dim() == 1:
+        t = t.reshape(1, -1)
+    return t.expand(b, c)
+
+
 def wrap(kernel):
     """``torch.library.wrap_triton`` where this torch has it (traceable launch), else the kernel itself."""
     fn = getattr(torch.library, "wrap_triton", None)
     return fn(kernel) if fn is not None else kernel
+
+
+def launch(kernel, kind: str, n_pix, b, args, block: int | None = None, **meta) -> None:
+    """Launch ``kernel`` on the grid ``(ceil(n_pix / BLOCK), samples)``, in chunks of at most ``MAX_GRID_B``
+    samples: ``args(lo, hi)`` gives the positional arguments for samples ``lo:hi``, ``meta`` the constexprs.
+    ``BLOCK`` and ``num_warps`` come from ``block_for(kind, n_pix)`` (``block`` overrides ``BLOCK``)."""
+    block_, warps = block_for(kind, n_pix)
+    block = block or block_
+    k = wrap(kernel)
+    for lo, hi in batch_chunks(b):
+        k[(triton.cdiv(n_pix, block), hi - lo)](*args(lo, hi), **meta, BLOCK=block, num_warps=warps)
 
 
 def register(name: str):
@@ -167,3 +208,30 @@ def round_half_even(v):
     tie = (r - v) == 0.5
     odd = (r - 2.0 * tl.floor(r * 0.5)) == 1.0
     return tl.where(tie & odd, r - 1.0, r)
+
+
+@triton.jit
+def pixel_tile(HW, W, INT64: tl.constexpr, BLOCK: tl.constexpr):
+    """This program's tile of the (2-D grid) launch: ``(i_p, i_b, o_p, m_p, y, x)`` = tile index, sample
+    index (int64: sample bases may pass 2**31), the BLOCK pixel indices (int64 if ``INT64``), their mask
+    (``o_p < HW``, taken before the int64 promotion), row and column (W pixels per row)."""
+    i_p = tl.program_id(0)
+    i_b = tl.program_id(1).to(tl.int64)
+    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
+    m_p = o_p < HW
+    if INT64:
+        o_p = o_p.to(tl.int64)
+    y = o_p // W
+    x = o_p - y * W
+    return i_p, i_b, o_p, m_p, y, x
+
+
+@triton.jit
+def hw_offset(o_p, y, x, st_h, st_w, FLAT: tl.constexpr):
+    """In-sample offset of pixels (y, x) = o_p in a tensor with strides st_h, st_w. ``FLAT`` (rows follow
+    each other, see ``flat_hw``): one run ``o_p * st_w``, which keeps contiguous loads/stores vectorised."""
+    if FLAT:
+        o = o_p * st_w
+    else:
+        o = y * st_h + x * st_w
+    return o

@@ -29,15 +29,16 @@ from gpuaug._checks import empty_output, memory_format_of
 
 from ._common import (
     INTERPRET,
-    batch_chunks,
     block_for,
-    flat_hw,
-    needs_int64,
+    hw_offset,
+    launch,
+    layout,
+    per_sample_vector,
+    pixel_tile,
     register,
     round_half_even,
     rows,
     skip_launch,
-    wrap,
 )
 
 
@@ -85,22 +86,9 @@ def _gray_kernel(
     SRC_FLAT: tl.constexpr, DST_FLAT: tl.constexpr, INT64: tl.constexpr, BLOCK: tl.constexpr,
 ):
     """MODE 0: store the gray image; 1: store per-program sums of it; 2: saturation blend."""
-    i_p = tl.program_id(0)
-    i_b = tl.program_id(1).to(tl.int64)
-    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
-    m_p = o_p < HW
-    if INT64:
-        o_p = o_p.to(tl.int64)
-    y = o_p // W
-    x = o_p - y * W
-    if SRC_FLAT:
-        o_src = o_p * s_w
-    else:
-        o_src = y * s_h + x * s_w
-    if DST_FLAT:
-        o_dst = o_p * d_w
-    else:
-        o_dst = y * d_h + x * d_w
+    i_p, i_b, o_p, m_p, y, x = pixel_tile(HW, W, INT64, BLOCK)
+    o_src = hw_offset(o_p, y, x, s_h, s_w, SRC_FLAT)
+    o_dst = hw_offset(o_p, y, x, d_h, d_w, DST_FLAT)
     p_src = src_ptr + i_b * s_b
     v0 = tl.load(p_src + o_src, mask=m_p, other=0)
     if C == 3:
@@ -141,20 +129,10 @@ def _sharpness_kernel(
     C: tl.constexpr, IS_U8: tl.constexpr, EXACT: tl.constexpr, DST_FLAT: tl.constexpr,
     INT64: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    i_p = tl.program_id(0)
-    i_b = tl.program_id(1).to(tl.int64)
-    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
-    m_p = o_p < HW
-    if INT64:
-        o_p = o_p.to(tl.int64)
-    y = o_p // W
-    x = o_p - y * W
+    _, i_b, o_p, m_p, y, x = pixel_tile(HW, W, INT64, BLOCK)
     inner = m_p & (y >= 1) & (y < H - 1) & (x >= 1) & (x < W - 1)  # H or W < 3: no inner pixel
-    o_src = y * s_h + x * s_w
-    if DST_FLAT:
-        o_dst = o_p * d_w
-    else:
-        o_dst = y * d_h + x * d_w
+    o_src = y * s_h + x * s_w  # the 3x3 taps step from here by s_h, s_w: no flat variant
+    o_dst = hw_offset(o_p, y, x, d_h, d_w, DST_FLAT)
     f = tl.load(factor_ptr + i_b) + tl.zeros([BLOCK], tl.float32)
     for c in tl.static_range(C):
         p = src_ptr + i_b * s_b + c * s_c + o_src
@@ -204,22 +182,9 @@ def _hue_kernel(
     image's own scale: h6 = (g - b) / d (r max), 2 + (b - r) / d (g max), 4 + (r - g) / d (b max);
     channel n in (5, 3, 1): k = (n + h6 + 6 delta) mod 6, value = max - d * clamp(min(k, 4 - k), 0, 1).
     h6 >= -1 and 6 delta >= -3, so n + 12 keeps the fmod argument positive."""
-    i_p = tl.program_id(0)
-    i_b = tl.program_id(1).to(tl.int64)
-    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
-    m_p = o_p < HW
-    if INT64:
-        o_p = o_p.to(tl.int64)
-    y = o_p // W
-    x = o_p - y * W
-    if SRC_FLAT:
-        o_src = o_p * s_w
-    else:
-        o_src = y * s_h + x * s_w
-    if DST_FLAT:
-        o_dst = o_p * d_w
-    else:
-        o_dst = y * d_h + x * d_w
+    _, i_b, o_p, m_p, y, x = pixel_tile(HW, W, INT64, BLOCK)
+    o_src = hw_offset(o_p, y, x, s_h, s_w, SRC_FLAT)
+    o_dst = hw_offset(o_p, y, x, d_h, d_w, DST_FLAT)
     p_src = src_ptr + i_b * s_b + o_src
     r = tl.load(p_src, mask=m_p, other=0).to(tl.float32)
     g = tl.load(p_src + s_c, mask=m_p, other=0).to(tl.float32)
@@ -236,10 +201,13 @@ def _hue_kernel(
     _hue_store(p_dst + 2 * d_c, mx, d, h6, 13.0 + turn, m_p, IS_U8)
 
 
+def _check_rgb(img: torch.Tensor, op: str) -> None:
+    if img.shape[1] != 3:
+        raise ValueError(f"{op} needs an RGB image (C = 3), got C = {img.shape[1]}")
+
+
 def _launch_gray(img, mode, lut=None, factor=None, out=None, partial=None, block=None):
     b, c, h, w = img.shape
-    block_, warps = block_for("lut", h * w)
-    block = block or block_
     dummy = img  # placeholder pointer for unused arguments (never dereferenced)
     lut_t = lut if lut is not None else dummy
     l_b = lut.stride(0) if lut is not None else 0
@@ -247,26 +215,18 @@ def _launch_gray(img, mode, lut=None, factor=None, out=None, partial=None, block
     dst = out if out is not None else dummy
     part = partial if partial is not None else dummy
     fac = factor if factor is not None else dummy
-    kernel = wrap(_gray_kernel)
-    for lo, hi in batch_chunks(b):
-        kernel[(triton.cdiv(h * w, block), hi - lo)](
-            *rows(lo, hi, img, dst), rows(lo, hi, lut_t)[0] if lut is not None else lut_t,
-            *rows(lo, hi, part, fac),
-            w, h * w,
-            *img.stride(), *dst.stride(),
-            l_b, l_c, part.stride(0),
-            C=c, MODE=mode, HAS_LUT=lut is not None, IS_U8=img.dtype == torch.uint8, EXACT=not INTERPRET,
-            SRC_FLAT=flat_hw(img), DST_FLAT=flat_hw(dst), INT64=needs_int64(img, dst),
-            BLOCK=block, num_warps=warps,
-        )
+    launch(_gray_kernel, "lut", h * w, b, lambda lo, hi: (
+        *rows(lo, hi, img, dst, lut_t, part, fac), w, h * w, *img.stride(), *dst.stride(),
+        l_b, l_c, part.stride(0),
+    ), block=block, C=c, MODE=mode, HAS_LUT=lut is not None, IS_U8=img.dtype == torch.uint8,
+        EXACT=not INTERPRET, **layout(img, dst))
 
 
 @register("grayscale")
 def grayscale(img: torch.Tensor) -> torch.Tensor:
     """ITU-R 601-2 luma of an RGB batch (B, 3, H, W) -> (B, 1, H, W), same dtype and memory format."""
     b, c, h, w = img.shape
-    if c != 3:
-        raise ValueError(f"grayscale needs an RGB image (C = 3), got C = {c}")
+    _check_rgb(img, "grayscale")
     out = torch.empty((b, 1, h, w), dtype=img.dtype, device=img.device, memory_format=memory_format_of(img))
     if out.numel() == 0 or skip_launch(out):
         return out
@@ -300,13 +260,11 @@ def gray_mean(img: torch.Tensor, lut: torch.Tensor | None = None) -> torch.Tenso
 def adjust_saturation(img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     """Blend an RGB batch with its grayscale: ``gray + f * (x - gray)``; factor float32 (B,)."""
     b, c, h, w = img.shape
-    if c != 3:
-        raise ValueError(f"adjust_saturation needs an RGB image (C = 3), got C = {c}")
+    _check_rgb(img, "adjust_saturation")
     out = empty_output(img)
     if out.numel() == 0 or skip_launch(out):
         return out
-    factor = factor.to(device=img.device, dtype=torch.float32, non_blocking=True).reshape(-1).expand(b)
-    _launch_gray(img, 2, out=out, factor=factor.contiguous())
+    _launch_gray(img, 2, out=out, factor=per_sample_vector(factor, b, img.device))
     return out
 
 
@@ -317,18 +275,10 @@ def adjust_sharpness(img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     out = empty_output(img)
     if out.numel() == 0 or skip_launch(out):
         return out
-    factor = factor.to(device=img.device, dtype=torch.float32, non_blocking=True).reshape(-1).expand(b)
-    factor = factor.contiguous()
-    block, warps = block_for("warp", h * w)
-    kernel = wrap(_sharpness_kernel)
-    for lo, hi in batch_chunks(b):
-        kernel[(triton.cdiv(h * w, block), hi - lo)](
-            *rows(lo, hi, img, out, factor),
-            h, w, h * w,
-            *img.stride(), *out.stride(),
-            C=c, IS_U8=img.dtype == torch.uint8, EXACT=not INTERPRET, DST_FLAT=flat_hw(out),
-            INT64=needs_int64(img, out), BLOCK=block, num_warps=warps,
-        )
+    factor = per_sample_vector(factor, b, img.device)
+    launch(_sharpness_kernel, "warp", h * w, b, lambda lo, hi: (
+        *rows(lo, hi, img, out, factor), h, w, h * w, *img.stride(), *out.stride(),
+    ), C=c, IS_U8=img.dtype == torch.uint8, EXACT=not INTERPRET, **layout(img, out, gather=True))
     return out
 
 
@@ -336,21 +286,12 @@ def adjust_sharpness(img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 def adjust_hue(img: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     """Rotate the hue of an RGB batch by ``delta`` turns (float32 (B,)) through HSV; uint8 rounds."""
     b, c, h, w = img.shape
-    if c != 3:
-        raise ValueError(f"adjust_hue needs an RGB image (C = 3), got C = {c}")
+    _check_rgb(img, "adjust_hue")
     out = empty_output(img)
     if out.numel() == 0 or skip_launch(out):
         return out
-    delta = delta.to(device=img.device, dtype=torch.float32, non_blocking=True).reshape(-1).expand(b)
-    delta = delta.contiguous()
-    block, warps = block_for("lut", h * w)
-    kernel = wrap(_hue_kernel)
-    for lo, hi in batch_chunks(b):
-        kernel[(triton.cdiv(h * w, block), hi - lo)](
-            *rows(lo, hi, img, out, delta),
-            w, h * w,
-            *img.stride(), *out.stride(),
-            IS_U8=img.dtype == torch.uint8, SRC_FLAT=flat_hw(img), DST_FLAT=flat_hw(out),
-            INT64=needs_int64(img, out), BLOCK=block, num_warps=warps,
-        )
+    delta = per_sample_vector(delta, b, img.device)
+    launch(_hue_kernel, "lut", h * w, b, lambda lo, hi: (
+        *rows(lo, hi, img, out, delta), w, h * w, *img.stride(), *out.stride(),
+    ), IS_U8=img.dtype == torch.uint8, **layout(img, out))
     return out

@@ -27,15 +27,16 @@ import triton.language as tl
 from gpuaug._checks import empty_output
 
 from ._common import (
-    batch_chunks,
-    block_for,
-    flat_hw,
-    needs_int64,
+    hw_offset,
+    launch,
+    layout,
+    per_channel,
+    per_sample_vector,
+    pixel_tile,
     register,
     round_half_even,
     rows,
     skip_launch,
-    wrap,
 )
 
 
@@ -49,14 +50,7 @@ def _erase_kernel(
     C: tl.constexpr, NOISE: tl.constexpr, IS_U8: tl.constexpr,
     SRC_FLAT: tl.constexpr, DST_FLAT: tl.constexpr, INT64: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    i_p = tl.program_id(0)
-    i_b = tl.program_id(1).to(tl.int64)
-    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
-    m_p = o_p < HW
-    if INT64:
-        o_p = o_p.to(tl.int64)
-    y = o_p // W
-    x = o_p - y * W
+    _, i_b, o_p, m_p, y, x = pixel_tile(HW, W, INT64, BLOCK)
     xf = x.to(tl.float32)
     yf = y.to(tl.float32)
     inside = m_p & (xf != xf)  # all False
@@ -67,14 +61,8 @@ def _erase_kernel(
         x1 = tl.load(p_box + 4 * k + 2)
         y1 = tl.load(p_box + 4 * k + 3)
         inside = inside | ((xf >= x0) & (xf < x1) & (yf >= y0) & (yf < y1))
-    if SRC_FLAT:
-        o_src = o_p * s_w
-    else:
-        o_src = y * s_h + x * s_w
-    if DST_FLAT:
-        o_dst = o_p * d_w
-    else:
-        o_dst = y * d_h + x * d_w
+    o_src = hw_offset(o_p, y, x, s_h, s_w, SRC_FLAT)
+    o_dst = hw_offset(o_p, y, x, d_h, d_w, DST_FLAT)
     p_src = src_ptr + i_b * s_b
     p_dst = dst_ptr + i_b * d_b
     if NOISE:
@@ -106,14 +94,7 @@ def _paste_kernel(
     C: tl.constexpr, SRC_FLAT: tl.constexpr, DST_FLAT: tl.constexpr, INT64: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    i_p = tl.program_id(0)
-    i_b = tl.program_id(1).to(tl.int64)
-    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
-    m_p = o_p < HW
-    if INT64:
-        o_p = o_p.to(tl.int64)
-    y = o_p // W
-    x = o_p - y * W
+    _, i_b, o_p, m_p, y, x = pixel_tile(HW, W, INT64, BLOCK)
     xf = x.to(tl.float32)
     yf = y.to(tl.float32)
     p_box = box_ptr + i_b * box_b
@@ -125,14 +106,8 @@ def _paste_kernel(
     partner = tl.load(partner_ptr + i_b).to(tl.int64)
     # Per pixel: which sample to read from (int64: sample bases may pass 2**31).
     sample = tl.where(inside, partner, i_b + b_first)
-    if SRC_FLAT:
-        o_src = sample * s_b + o_p * s_w
-    else:
-        o_src = sample * s_b + y * s_h + x * s_w
-    if DST_FLAT:
-        o_dst = o_p * d_w
-    else:
-        o_dst = y * d_h + x * d_w
+    o_src = sample * s_b + hw_offset(o_p, y, x, s_h, s_w, SRC_FLAT)
+    o_dst = hw_offset(o_p, y, x, d_h, d_w, DST_FLAT)
     p_dst = dst_ptr + i_b * d_b
     for c in tl.static_range(C):
         v = tl.load(src_ptr + c * s_c + o_src, mask=m_p, other=0)
@@ -148,28 +123,17 @@ def _launch_erase(img, boxes, value, seed):
     if out.numel() == 0 or skip_launch(out):
         return out
     boxes = boxes.to(device=img.device, dtype=torch.float32, non_blocking=True).contiguous()
-    if value is None:
-        value = torch.zeros((), dtype=torch.float32, device=img.device)
     # Float images: the value cast to the image dtype here (round-to-nearest-even; Triton's interpreter
     # truncates float32 -> bfloat16 casts). uint8: float32, rounded half-to-even in the kernel (as torch).
     vdtype = torch.float32 if img.dtype == torch.uint8 else img.dtype
-    value = value.to(device=img.device, dtype=torch.float32, non_blocking=True).to(vdtype)
-    value = (value.reshape(1, -1) if value.dim() == 1 else value).expand(b, c)
+    value = per_channel(value, b, c, img.device, dtype=vdtype)
     if seed is None:
         seed = torch.zeros((), dtype=torch.int32, device=img.device)
-    seed = seed.to(device=img.device, dtype=torch.int32, non_blocking=True).reshape(-1).expand(b).contiguous()
-    block, warps = block_for("erase", h * w)
-    kernel = wrap(_erase_kernel)
-    for lo, hi in batch_chunks(b):
-        kernel[(triton.cdiv(h * w, block), hi - lo)](
-            *rows(lo, hi, img, out, boxes, value, seed),
-            w, h * w, boxes.shape[1],
-            *img.stride(), *out.stride(),
-            boxes.stride(0), value.stride(0), value.stride(1),
-            C=c, NOISE=noise, IS_U8=img.dtype == torch.uint8,
-            SRC_FLAT=flat_hw(img), DST_FLAT=flat_hw(out), INT64=needs_int64(img, out),
-            BLOCK=block, num_warps=warps,
-        )
+    seed = per_sample_vector(seed, b, img.device, torch.int32)
+    launch(_erase_kernel, "erase", h * w, b, lambda lo, hi: (
+        *rows(lo, hi, img, out, boxes, value, seed), w, h * w, boxes.shape[1], *img.stride(), *out.stride(),
+        boxes.stride(0), *value.stride(),
+    ), C=c, NOISE=noise, IS_U8=img.dtype == torch.uint8, **layout(img, out))
     return out
 
 
@@ -198,16 +162,8 @@ def paste(img: torch.Tensor, partner: torch.Tensor, box: torch.Tensor) -> torch.
         return out
     partner = partner.to(device=img.device, dtype=torch.int64, non_blocking=True).contiguous()
     box = box.to(device=img.device, dtype=torch.float32, non_blocking=True).contiguous()
-    block, warps = block_for("paste", h * w)
-    kernel = wrap(_paste_kernel)
     # Partners index the whole batch, so chunks (B > 65535) keep the full source and offset the sample.
-    for lo, hi in batch_chunks(b):
-        kernel[(triton.cdiv(h * w, block), hi - lo)](
-            img, *rows(lo, hi, out, partner, box),
-            w, h * w, lo,
-            *img.stride(), *out.stride(),
-            box.stride(0),
-            C=c, SRC_FLAT=flat_hw(img), DST_FLAT=flat_hw(out), INT64=needs_int64(img, out),
-            BLOCK=block, num_warps=warps,
-        )
+    launch(_paste_kernel, "paste", h * w, b, lambda lo, hi: (
+        img, *rows(lo, hi, out, partner, box), w, h * w, lo, *img.stride(), *out.stride(), box.stride(0),
+    ), C=c, **layout(img, out))
     return out

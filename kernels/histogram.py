@@ -20,7 +20,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ._common import batch_chunks, block_for, flat_hw, needs_int64, register, rows, skip_launch, wrap
+from ._common import hw_offset, launch, layout, pixel_tile, register, rows, skip_launch
 
 #: "block": tl.histogram per BLOCK pixels + 256 atomics (default); "atomics": one global atomic per pixel.
 #: Not measured on a GPU yet: benchmarks/bench_kernels.py times both ("histogram_atomics" rows).
@@ -35,18 +35,9 @@ def _histogram_kernel(
     C: tl.constexpr, SRC_FLAT: tl.constexpr, INT64: tl.constexpr, PER_PIXEL_ATOMICS: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    i_p = tl.program_id(0)
-    i_b = tl.program_id(1).to(tl.int64)
-    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
-    m_p = o_p < HW
+    _, i_b, o_p, m_p, y, x = pixel_tile(HW, W, INT64, BLOCK)
     n_masked = BLOCK - tl.sum(m_p.to(tl.int32), axis=0)
-    if INT64:
-        o_p = o_p.to(tl.int64)
-    if SRC_FLAT:
-        o_src = o_p * s_w
-    else:
-        y = o_p // W
-        o_src = y * s_h + (o_p - y * W) * s_w
+    o_src = hw_offset(o_p, y, x, s_h, s_w, SRC_FLAT)
     p_src = src_ptr + i_b * s_b
     bins = tl.arange(0, 256)
     for c in tl.static_range(C):
@@ -70,14 +61,7 @@ def histogram(img: torch.Tensor) -> torch.Tensor:
     out = torch.zeros((b, c, 256), dtype=torch.int32, device=img.device)
     if img.numel() == 0 or skip_launch(out):
         return out
-    block, warps = block_for("histogram", h * w)
-    kernel = wrap(_histogram_kernel)
-    for lo, hi in batch_chunks(b):
-        kernel[(triton.cdiv(h * w, block), hi - lo)](
-            *rows(lo, hi, img, out),
-            w, h * w,
-            *img.stride(),
-            C=c, SRC_FLAT=flat_hw(img), INT64=needs_int64(img), PER_PIXEL_ATOMICS=ALGORITHM == "atomics",
-            BLOCK=block, num_warps=warps,
-        )
+    launch(_histogram_kernel, "histogram", h * w, b, lambda lo, hi: (
+        *rows(lo, hi, img, out), w, h * w, *img.stride(),
+    ), C=c, PER_PIXEL_ATOMICS=ALGORITHM == "atomics", **layout(img))
     return out

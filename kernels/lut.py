@@ -24,7 +24,7 @@ import triton.language as tl
 
 from gpuaug._checks import empty_output
 
-from ._common import batch_chunks, block_for, flat_hw, needs_int64, register, rows, skip_launch, wrap
+from ._common import hw_offset, launch, layout, pixel_tile, register, rows, skip_launch, wrap
 
 
 @triton.jit(do_not_specialize=["W"])
@@ -37,22 +37,9 @@ def _lut_kernel(
     C: tl.constexpr, SRC_FLAT: tl.constexpr, DST_FLAT: tl.constexpr, INT64: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    i_p = tl.program_id(0)
-    i_b = tl.program_id(1).to(tl.int64)
-    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
-    m_p = o_p < HW
-    if INT64:
-        o_p = o_p.to(tl.int64)
-    y = o_p // W
-    x = o_p - y * W
-    if SRC_FLAT:
-        o_src = o_p * s_w
-    else:
-        o_src = y * s_h + x * s_w
-    if DST_FLAT:
-        o_dst = o_p * d_w
-    else:
-        o_dst = y * d_h + x * d_w
+    _, i_b, o_p, m_p, y, x = pixel_tile(HW, W, INT64, BLOCK)
+    o_src = hw_offset(o_p, y, x, s_h, s_w, SRC_FLAT)
+    o_dst = hw_offset(o_p, y, x, d_h, d_w, DST_FLAT)
     p_src = src_ptr + i_b * s_b
     p_dst = dst_ptr + i_b * d_b
     p_lut = lut_ptr + i_b * l_b
@@ -77,17 +64,9 @@ def apply_lut(img: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
     if lut.stride(2) != 1:
         lut = lut.contiguous()
     l_c = lut.stride(1) if lut.shape[1] == c and c > 1 else 0
-    block, warps = block_for("lut", h * w)
-    kernel = wrap(_lut_kernel)
-    for lo, hi in batch_chunks(b):
-        kernel[(triton.cdiv(h * w, block), hi - lo)](
-            *rows(lo, hi, img, out, lut),
-            w, h * w,
-            *img.stride(), *out.stride(),
-            lut.stride(0), l_c,
-            C=c, SRC_FLAT=flat_hw(img), DST_FLAT=flat_hw(out), INT64=needs_int64(img, out),
-            BLOCK=block, num_warps=warps,
-        )
+    launch(_lut_kernel, "lut", h * w, b, lambda lo, hi: (
+        *rows(lo, hi, img, out, lut), w, h * w, *img.stride(), *out.stride(), lut.stride(0), l_c,
+    ), C=c, **layout(img, out))
     return out
 
 

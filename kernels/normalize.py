@@ -19,16 +19,7 @@ import triton.language as tl
 
 from gpuaug._checks import memory_format_of
 
-from ._common import (
-    batch_chunks,
-    block_for,
-    flat_hw,
-    needs_int64,
-    register,
-    rows,
-    skip_launch,
-    wrap,
-)
+from ._common import hw_offset, launch, layout, per_channel, pixel_tile, register, rows, skip_launch
 
 
 @triton.jit(do_not_specialize=["W"])
@@ -41,22 +32,9 @@ def _normalize_kernel(
     C: tl.constexpr, SRC_FLAT: tl.constexpr, DST_FLAT: tl.constexpr,
     INT64: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    i_p = tl.program_id(0)
-    i_b = tl.program_id(1).to(tl.int64)
-    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
-    m_p = o_p < HW
-    if INT64:
-        o_p = o_p.to(tl.int64)
-    y = o_p // W
-    x = o_p - y * W
-    if SRC_FLAT:
-        o_src = o_p * s_w
-    else:
-        o_src = y * s_h + x * s_w
-    if DST_FLAT:
-        o_dst = o_p * d_w
-    else:
-        o_dst = y * d_h + x * d_w
+    _, i_b, o_p, m_p, y, x = pixel_tile(HW, W, INT64, BLOCK)
+    o_src = hw_offset(o_p, y, x, s_h, s_w, SRC_FLAT)
+    o_dst = hw_offset(o_p, y, x, d_h, d_w, DST_FLAT)
     for c in tl.static_range(C):
         v = tl.load(src_ptr + i_b * s_b + c * s_c + o_src, mask=m_p, other=0).to(tl.float32)
         scale = tl.load(scale_ptr + i_b * scale_b + c * scale_c)
@@ -84,19 +62,12 @@ def _normalize_op(
     out = torch.empty((b, c, h, w), dtype=dtype, device=img.device, memory_format=fmt)
     if out.numel() == 0 or skip_launch(out):
         return out
-    scale = scale.to(device=img.device, dtype=torch.float32, non_blocking=True).expand(b, c)
-    shift = shift.to(device=img.device, dtype=torch.float32, non_blocking=True).expand(b, c)
-    block, warps = block_for("lut", h * w)
-    kernel = wrap(_normalize_kernel)
-    for lo, hi in batch_chunks(b):
-        kernel[(triton.cdiv(h * w, block), hi - lo)](
-            *rows(lo, hi, img, out, scale, shift),
-            w, h * w,
-            *img.stride(), *out.stride(),
-            scale.stride(0), scale.stride(1), shift.stride(0), shift.stride(1),
-            C=c, SRC_FLAT=flat_hw(img), DST_FLAT=flat_hw(out), INT64=needs_int64(img, out),
-            BLOCK=block, num_warps=warps,
-        )
+    scale = per_channel(scale, b, c, img.device)
+    shift = per_channel(shift, b, c, img.device)
+    launch(_normalize_kernel, "lut", h * w, b, lambda lo, hi: (
+        *rows(lo, hi, img, out, scale, shift), w, h * w, *img.stride(), *out.stride(),
+        *scale.stride(), *shift.stride(),  # (B, C) each
+    ), C=c, **layout(img, out))
     return out
 
 

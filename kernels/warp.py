@@ -36,15 +36,15 @@ from gpuaug._checks import empty_output
 from ._common import (
     FILL_MODES,
     INTERPOLATIONS,
-    batch_chunks,
-    block_for,
-    flat_hw,
-    needs_int64,
+    hw_offset,
+    launch,
+    layout,
+    per_channel,
+    pixel_tile,
     register,
     round_half_even,
     rows,
     skip_launch,
-    wrap,
 )
 
 # Coordinates are clamped to +-2**24 before the float -> int conversion: beyond that a float32 position has
@@ -101,14 +101,7 @@ def _warp_kernel(
     SRC_U8: tl.constexpr, DST_U8: tl.constexpr, NORMALIZE: tl.constexpr,
     DST_FLAT: tl.constexpr, INT64: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    i_p = tl.program_id(0)
-    i_b = tl.program_id(1).to(tl.int64)
-    o_p = i_p * BLOCK + tl.arange(0, BLOCK)
-    m_p = o_p < HWo
-    if INT64:
-        o_p = o_p.to(tl.int64)
-    oy = o_p // Wo
-    ox = o_p - oy * Wo
+    _, i_b, o_p, m_p, oy, ox = pixel_tile(HWo, Wo, INT64, BLOCK)
 
     # source position of each output pixel, folded by the fill mode once per axis (not once per tap)
     p_inv = inv_ptr + i_b * inv_b
@@ -121,10 +114,7 @@ def _warp_kernel(
 
     p_src = src_ptr + i_b * s_b
     p_dst = dst_ptr + i_b * d_b
-    if DST_FLAT:
-        o_dst = o_p * d_w
-    else:
-        o_dst = oy * d_h + ox * d_w
+    o_dst = hw_offset(o_p, oy, ox, d_h, d_w, DST_FLAT)
 
     if BILINEAR:
         x0f = tl.floor(sx)
@@ -208,16 +198,6 @@ def _check(img, inv, size, interpolation, fill_mode):
         raise ValueError(f"size must be (H_out, W_out) with non-negative entries, got {tuple(size)}")
 
 
-def _per_channel(t, b, c, device, default):
-    """A float32 (B, C) view (stride 0 where broadcast): no copy, no sync."""
-    if t is None:
-        t = torch.full((), default, dtype=torch.float32, device=device)
-    t = t.to(device=device, dtype=torch.float32, non_blocking=True)
-    if t.dim() == 1:
-        t = t.reshape(1, -1)
-    return t.expand(b, c)
-
-
 def _launch(img, inv, size, interpolation, fill_mode, fill, mean, std, out):
     b, c, h, w = img.shape
     ho, wo = int(size[0]), int(size[1])
@@ -227,22 +207,15 @@ def _launch(img, inv, size, interpolation, fill_mode, fill, mean, std, out):
         raise ValueError(f"img has an empty spatial size {(h, w)}: nothing to sample from")
     normalize = mean is not None
     inv = inv.to(device=img.device, dtype=torch.float32, non_blocking=True).contiguous()
-    fill = _per_channel(fill, b, c, img.device, 0.0)
-    mean = _per_channel(mean, b, c, img.device, 0.0)
-    std = _per_channel(std, b, c, img.device, 1.0)
-    block, warps = block_for("warp", ho * wo)
-    kernel = wrap(_warp_kernel)
-    for lo, hi in batch_chunks(b):
-        kernel[(triton.cdiv(ho * wo, block), hi - lo)](
-            *rows(lo, hi, img, out, inv, fill, mean, std),
-            h, w, ho, wo, ho * wo,
-            *img.stride(), *out.stride(),
-            inv.stride(0), fill.stride(0), fill.stride(1), mean.stride(0), mean.stride(1),
-            std.stride(0), std.stride(1),
-            C=c, BILINEAR=interpolation == "bilinear", MODE=FILL_MODES.index(fill_mode),
-            SRC_U8=img.dtype == torch.uint8, DST_U8=out.dtype == torch.uint8, NORMALIZE=normalize,
-            DST_FLAT=flat_hw(out), INT64=needs_int64(img, out), BLOCK=block, num_warps=warps,
-        )
+    fill = per_channel(fill, b, c, img.device, 0.0)
+    mean = per_channel(mean, b, c, img.device, 0.0)
+    std = per_channel(std, b, c, img.device, 1.0)
+    launch(_warp_kernel, "warp", ho * wo, b, lambda lo, hi: (
+        *rows(lo, hi, img, out, inv, fill, mean, std), h, w, ho, wo, ho * wo, *img.stride(), *out.stride(),
+        inv.stride(0), *fill.stride(), *mean.stride(), *std.stride(),  # (B, C) each
+    ), C=c, BILINEAR=interpolation == "bilinear", MODE=FILL_MODES.index(fill_mode),
+        SRC_U8=img.dtype == torch.uint8, DST_U8=out.dtype == torch.uint8, NORMALIZE=normalize,
+        **layout(img, out, gather=True))
     return out
 
 

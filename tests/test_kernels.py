@@ -570,10 +570,12 @@ def test_int64_code_path(monkeypatch):
         "normalize": lambda: knorm.normalize(img, fill / 1000, -fill / 100, torch.float32),
     }
     before = {k: f() for k, f in calls.items()}
-    for mod in (kwarp, klut, khist, kerase, kcolor, knorm):
-        monkeypatch.setattr(mod, "needs_int64", lambda *t: True)
+    forced = []  # every launcher takes its INT64 flag from common.layout -> common.needs_int64
+    monkeypatch.setattr(common, "needs_int64", lambda *t: forced.append(t) or True)
     for k, f in calls.items():
+        n = len(forced)
         assert torch.equal(f(), before[k]), k
+        assert len(forced) > n, f"{k} did not take the int64 path"
 
 
 def test_batches_over_the_grid_limit_are_chunked(monkeypatch):
