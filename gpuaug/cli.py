@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
         description="gpuaug: batched image augmentation on the GPU. 'bench' tells whether your training "
                     "step waits for data.")
     sub = parser.add_subparsers(dest="command", metavar="{bench,demo,preview}")
-    bench = sub.add_parser("bench", help="the feeding check: is the model waiting for data?")
+    bench = sub.add_parser("bench", help="the feeding check: is the model waiting for data? "
+                                         "(bench --suite [run.py flags]: the benchmark suite against peers)")
     _bench_args(bench)
     demo = sub.add_parser("demo", help="a quick feeding check (few steps)")
     _bench_args(demo)
@@ -123,10 +124,29 @@ def _run_preview(args) -> int:
     return 0
 
 
+def _run_suite(argv: list[str]) -> int:
+    """``bench --suite``: the benchmark suite against the peer libraries (benchmarks/run.py).
+
+    The suite lives beside the package in a source checkout, not in the installed wheel."""
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.isfile(os.path.join(root, "benchmarks", "run.py")):
+        print("gpuaug bench --suite: needs a source checkout (benchmarks/run.py beside gpuaug/)",
+              file=sys.stderr)
+        return 2
+    sys.path.insert(0, root)
+    from benchmarks.run import main as suite_main
+
+    return suite_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv.insert(0, "bench")
+    if argv[0] == "bench" and "--suite" in argv:
+        return _run_suite([a for a in argv[1:] if a != "--suite"])
     args = _parser().parse_args(argv)
     if args.command in ("bench", "demo"):
         return _run_bench(args, quick=args.command == "demo")

@@ -1,0 +1,1 @@
+"""gpuaug's benchmark suite (run from a source checkout): ``python benchmarks/run.py --help``."""

@@ -1,0 +1,96 @@
+"""The benchmark suite in smoke mode (CPU, tiny sizes, 2 reps): every case runs through gpuaug and every
+available peer's output agrees with gpuaug's. Never asserts a speed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from benchmarks import cases as C  # noqa: E402
+from benchmarks import peers as P  # noqa: E402
+from benchmarks import render, run  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "smoke.json"
+    threads = torch.get_num_threads()
+    try:
+        rc = run.main(["--smoke", "--device", "cpu", "--out", str(out), "--no-progress"])
+    finally:
+        torch.set_num_threads(threads)
+    with open(out) as f:
+        return rc, json.load(f)
+
+
+def test_smoke_every_case_has_rows(smoke):
+    rc, res = smoke
+    assert not res["errors"], res["errors"]
+    want = {
+        (c.op, c.batch, c.size, c.dtype)
+        for c in run.select_cases(run.parse_args(["--smoke"]), torch.device("cpu"))
+    }
+    assert len(want) == len(C.OPS) * 2
+    got = {(r["op"], r["batch"], r["size"], r["dtype"]) for r in res["rows"] if r["library"] == "gpuaug"}
+    assert got == want
+    for r in res["rows"]:
+        assert set(r) >= {"op", "library", "batch", "size", "dtype", "img_per_s", "ms", "gbps"}
+    assert {"device", "torch", "triton", "date", "copy_gbps", "rows"} <= set(res)
+    assert rc == 0
+
+
+def test_smoke_every_peer_check_passes(smoke):
+    rc, res = smoke
+    failed = [c for c in res["checks"] if not c["ok"]]
+    assert not failed, failed
+    checked = {c["library"] for c in res["checks"] if c["library"] != "gpuaug"}
+    assert "PIL" in checked  # PIL is always there: its uint8 comparisons ran
+    try:
+        import kornia  # noqa: F401
+
+        assert "kornia" in checked
+        # kornia's deterministic ops were compared for equality, not only for invariants
+        assert any(c["library"] == "kornia" and c["detail"].startswith("max|d|") for c in res["checks"])
+    except ImportError:
+        assert any(s["library"] == "kornia" for s in res["skipped"])
+
+
+def test_compare_catches_a_wrong_peer():
+    """The correctness gate can fail: an output a few levels off, or a warp with the other pixel
+    convention (kornia's default align_corners=True), is rejected."""
+    case = C.Case("warp", 2, 32, "uint8")
+    x, p = C.make_input(case, 0), C.draw_params(case, 0)
+    ref = C.gpuaug_fn(case)(x, p)
+    assert C.compare(case, ref, ref)[0]
+    assert not C.compare(case, ref, (ref.int() + 3).clamp(0, 255).to(torch.uint8))[0]
+    kornia = pytest.importorskip("kornia")
+    wrong = (
+        kornia.geometry.transform.warp_affine(
+            x.float(), p["matrix"], (32, 32), padding_mode="reflection", align_corners=True
+        )
+        .round()
+        .clamp(0, 255)
+        .to(torch.uint8)
+    )
+    assert not C.compare(case, ref, wrong, "kornia")[0]
+    impl = P.Kornia().build(case, "cpu")
+    assert C.compare(case, ref, impl.run(impl.prepare(x, p)), "kornia")[0]
+
+
+def test_render_table_and_plot(smoke, tmp_path):
+    _, res = smoke
+    res = dict(res, mode="full")  # a copy in a temporary folder, only to exercise the renderer
+    (tmp_path / "x.json").write_text(json.dumps(res))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# t\n{render.BEGIN}\n{render.END}\n")
+    block = render.render(str(tmp_path), str(readme))
+    assert "| equalize | 4 | 32² | uint8 |" in block
+    assert (tmp_path / "x.png").stat().st_size > 1000
+    assert render.BEGIN in readme.read_text() and "gpuaug img/s" in readme.read_text()
