@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install gpuaug with its test extras, then run the test suite twice:
-#   1. every test on the default backend (torch path on the CPU, Triton on a GPU);
+#   1. every test on the default backend (torch path on the CPU, Triton on a GPU), and the benchmark
+#      files once each, untimed;
 #   2. the functional and kernel tests through the Triton kernels in Triton's interpreter (no GPU needed).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,5 +10,6 @@ cd "$here"
 py="$here/.venv/bin/python"
 "$py" -m ruff check .
 "$py" -m pytest -q "$@"
+"$py" -m pytest -q -p no:cacheprovider benchmarks --benchmark-disable   # the pytest-benchmark files, as a smoke
 TRITON_INTERPRET=1 GPUAUG_BACKEND=triton "$py" -m pytest -q -p no:cacheprovider \
   tests/test_kernels.py tests/test_color.py tests/test_lut.py tests/test_geometry.py tests/test_layers.py tests/test_policies.py
