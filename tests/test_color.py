@@ -12,6 +12,7 @@ from helpers import max_abs_diff, photo_batch, pil_map, to_pil, to_tensor
 from PIL import ImageEnhance, ImageOps
 
 import gpuaug.functional as F
+from gpuaug._checks import empty_output
 from gpuaug._torch import pixel
 
 SIZE = (29, 41)
@@ -353,3 +354,132 @@ def test_pil_oracle_is_sensitive(rgb):
         ours, _, params, _, _ = OPS[name]
         out = ours(rgb, torch.tensor(params, dtype=torch.float32))
         assert max_abs_diff(out, rgb) > 10
+
+
+# --------------------------------------------------------------------------------------------------------
+# erase / erase_noise / paste: the CPU box-by-box path (big images, few boxes) and the one-shot mask path
+# (CUDA's, also the CPU's for many small boxes) against PIL's paste, and against each other
+
+# ``box``: the box loop on any image; ``mask``: the one-shot path (what CUDA tensors and compile take)
+PATHS = {"box": [("_ELEMENTS_PER_BOX", 1)], "mask": [("_CHUNK", 0)]}
+LAYOUTS = ["contiguous", "channels_last", "strided"]
+
+# float boxes: x0 <= x < x1 <=> ceil(x0) <= x < ceil(x1); overhanging, negative, empty, inverted, NaN
+BOXES_F = [
+    [[2, 3, 9, 20], [0, 0, 0, 5], [15, 11, 70, 70]],
+    [[-3, -2, 4, 4], [10, 10, 5, 12], [1.5, 2.5, 6.2, 7.0]],
+    [[float("nan"), 0, 9, 9], [30, 20, 44, 31.01], [-9, -9, -1, 40]],
+]
+
+
+def _layout(x: torch.Tensor, kind: str) -> torch.Tensor:
+    if kind == "channels_last":
+        return x.contiguous(memory_format=torch.channels_last)
+    if kind == "strided":
+        return torch.cat([x, x], 3)[..., 3: 3 + x.shape[3]]
+    return x
+
+
+def _pil_box(box, w: int, h: int):
+    """(x0, y0, x1, y1) -> the integer pixel box PIL's paste fills (ceil, clipped), None when empty."""
+    if any(v != v for v in box):
+        return None
+    x0, y0, x1, y1 = (min(max(int(np.ceil(v)), 0), lim) for v, lim in zip(box, (w, h, w, h)))
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+@pytest.mark.parametrize("kind", LAYOUTS)
+@pytest.mark.parametrize("path", list(PATHS))
+def test_erase_paths_equal_pil_paste(path, kind, monkeypatch):
+    for attr, value in PATHS[path]:
+        monkeypatch.setattr(pixel, attr, value)
+    x = _layout(photo_batch(3, (37, 53)), kind)
+    before = x.clone()
+    value = torch.tensor([[10, 200, 30], [255, 0, 7], [1, 2, 254]])
+    out = F.erase(x, torch.tensor(BOXES_F), value)
+    ref = []
+    for im, bxs, v in zip(x, BOXES_F, value.tolist()):
+        im = to_pil(im)
+        for box in bxs:
+            if (pb := _pil_box(box, 53, 37)) is not None:
+                im.paste(tuple(v), pb)
+        ref.append(to_tensor(im))
+    assert torch.equal(out, torch.stack(ref))
+    assert torch.equal(x, before)
+    assert out.stride() == empty_output(x).stride()
+    assert max_abs_diff(out, x) > 100  # the boxes were really filled
+
+
+@pytest.mark.parametrize("kind", LAYOUTS)
+def test_erase_box_path_equals_mask_path(kind, monkeypatch):
+    # uint8 ties round half to even; float values cast to the image dtype; the same numbers on both paths
+    g = torch.Generator().manual_seed(3)
+    u8 = _layout(photo_batch(4, (37, 53)), kind)
+    boxes = torch.rand(4, 3, 4, generator=g) * torch.tensor([70.0, 50, 70, 50]) - 8
+    for dtype in (torch.uint8, torch.float32, torch.float16, torch.bfloat16):
+        x = u8 if dtype == torch.uint8 else (u8.float() / 255).to(dtype)
+        scale = 255.0 if dtype == torch.uint8 else 1.0
+        value = torch.tensor([[0.5, 126.5, 255.0], [3.49, 250.5, 0.0]]).repeat(2, 1) * (scale / 255)
+        seed = torch.tensor([5, 6, 7, 2**31 - 2])
+        with monkeypatch.context() as m:
+            m.setattr(pixel, "_ELEMENTS_PER_BOX", 1)
+            box = (F.erase(x, boxes, value), pixel.erase_noise(x, boxes, seed))
+        with monkeypatch.context() as m:
+            m.setattr(pixel, "_CHUNK", 0)
+            mask = (F.erase(x, boxes, value), pixel.erase_noise(x, boxes, seed))
+        for a, b in zip(box, mask):
+            assert torch.equal(a, b) and a.stride() == b.stride() == empty_output(x).stride()
+        assert not torch.equal(box[1], x)
+
+
+@pytest.mark.parametrize("kind", LAYOUTS)
+@pytest.mark.parametrize("path", list(PATHS))
+def test_paste_paths_equal_pil(path, kind, monkeypatch):
+    for attr, value in PATHS[path]:
+        monkeypatch.setattr(pixel, attr, value)
+    x = _layout(photo_batch(4, (37, 53)), kind)
+    before = x.clone()
+    partner = torch.tensor([2, 1, 3, 0])  # sample 1 pastes from itself
+    box = torch.tensor([[3, 4, 20, 17], [0, 0, 53, 37], [30.5, 20, 80, 60], [-5, 9, 10, 8]])
+    out = F.paste(x, partner, box)
+    ims = [to_pil(im) for im in x]
+    ref = []
+    for im, p, bx in zip(ims, partner.tolist(), box.tolist()):
+        im = im.copy()
+        if (pb := _pil_box(bx, 53, 37)) is not None:
+            im.paste(ims[p].crop(pb), pb[:2])
+        ref.append(to_tensor(im))
+    assert torch.equal(out, torch.stack(ref))
+    assert torch.equal(x, before)
+    assert out.stride() == empty_output(x).stride()
+    assert max_abs_diff(out, x) > 100
+
+
+def test_erase_noise_box_path_fills_only_the_boxes(monkeypatch):
+    monkeypatch.setattr(pixel, "_ELEMENTS_PER_BOX", 1)
+    x = photo_batch(3, (37, 53))
+    out = pixel.erase_noise(x, torch.tensor(BOXES_F), torch.tensor([1, 2, 3]))
+    inside = torch.zeros(3, 1, 37, 53, dtype=torch.bool)
+    for b, bxs in enumerate(BOXES_F):
+        for box in bxs:
+            if (pb := _pil_box(box, 53, 37)) is not None:
+                inside[b, :, pb[1]:pb[3], pb[0]:pb[2]] = True
+    inside = inside.expand_as(x)
+    assert torch.equal(out[~inside], x[~inside])
+    noise = out[inside].float()
+    assert noise.numel() > 2000 and 100 < noise.mean() < 155 and noise.std() > 60  # uniform on 0..255
+
+
+def test_erase_compiles_with_dynamic_shapes():
+    # torch.compile(dynamic=True) traces the batch size symbolically: the per-sample box check must not
+    # reject a symbolic B (with one box per sample, B = 4, it did: "boxes must have one entry per
+    # sample"). Inductor on the torch path, about 10 s here; a second batch size reuses the graph.
+    torch._dynamo.reset()
+    fn = torch.compile(F.erase, dynamic=True)
+    for b, size in ((4, (17, 23)), (6, (19, 29))):
+        x = photo_batch(b, size)
+        boxes = torch.tensor([[[2.0, 3.5, 10.0, 40.0]]]).repeat(b, 1, 1)  # (B, 1, 4), rows 4..18
+        value = torch.tensor([[9.0, 99.0, 199.0]]).repeat(b, 1)
+        ref = x.clone()
+        ref[:, :, 4:, 2:10] = torch.tensor([9, 99, 199], dtype=torch.uint8)[:, None, None]
+        assert torch.equal(fn(x, boxes, value), ref)

@@ -249,6 +249,38 @@ def test_chain_masks_per_sample():
         assert torch.equal(out[b], ref)
 
 
+@pytest.mark.parametrize("gray", [False, True])
+def test_chain_masked_statistics_read_only_their_samples(gray, monkeypatch):
+    """On the CPU the histogram and gray-mean passes read only the samples whose masked step needs them;
+    each sample still equals the ops one by one (contrast and equalize after a brightness table)."""
+    x = photo_batch(6, SIZE, gray=gray)
+    m_c = torch.tensor([True, False, False, True, False, False])
+    m_e = torch.tensor([False, True, False, True, False, False])
+    m_a = torch.tensor([False, False, True, False, False, True])
+    chain = [("brightness", 1.4, None), ("contrast", 0.6, m_c), ("equalize", None, m_e),
+             ("autocontrast", None, m_a)]
+    seen = []
+    real = backend.op
+
+    def op(name, t):
+        if name in ("histogram", "gray_mean"):
+            seen.append((name, t.shape[0]))
+        return real(name, t)
+
+    monkeypatch.setattr(backend, "op", op)
+    out = L.pointwise_chain(x, chain)
+    hist_rows = int((m_e | m_a | (m_c if gray else torch.zeros_like(m_c))).sum())
+    assert ("histogram", hist_rows) in seen
+    assert ("gray_mean", int(m_c.sum())) in seen or gray
+    for b in range(6):
+        ref = F.adjust_brightness(x[b], 1.4)
+        steps = ((m_c, lambda t: F.adjust_contrast(t, 0.6)), (m_e, F.equalize), (m_a, F.autocontrast))
+        for mask, fn in steps:
+            if mask[b]:
+                ref = fn(ref)
+        assert torch.equal(out[b], ref), b
+
+
 def test_chain_float_equals_sequential():
     x = photo_batch(3, SIZE).float() / 255
     chain = [("solarize", 0.4, None), ("brightness", 1.3, torch.tensor([True, False, True])),

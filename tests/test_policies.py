@@ -369,3 +369,34 @@ def test_cuda_forward_has_no_host_sync():
             m(x, labels=labels) if isinstance(m, L.Compose) else m(x)
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+def test_two_pointwise_slots_fused_equal_slot_by_slot_and_pil():
+    """On the CPU a sample whose two ops are both pointwise runs them as one table chain (histogram and
+    gray mean after the first op): equal bitwise to two one-op passes, and to PIL op after op."""
+    names = ("Brightness", "Contrast", "Posterize", "Solarize", "AutoContrast", "Equalize")
+    names += ("Color", "Identity")
+    pairs = [(a, b) for a in names for b in names]
+    n = len(pairs)
+    x = photo_batch(n, (H, W))
+    two, one = RandAugment(num_ops=2, magnitude=9), RandAugment(num_ops=1, magnitude=9)
+    signs = torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(n // 2 + 1, 1)[:n]
+    params = {
+        "apply": torch.ones(n, dtype=torch.bool),
+        "ops": torch.tensor([[two.ops.index(a), two.ops.index(b)] for a, b in pairs]),
+        "f": torch.full((n, 2), 9 / 30),
+        "sign": signs,
+        "active": torch.ones(n, 2, dtype=torch.bool),
+    }
+    y = two.apply(x, params)
+    step = x
+    for s in range(2):
+        step = one.apply(step, {k: v if k == "apply" else v[:, s : s + 1] for k, v in params.items()})
+    assert torch.equal(y, step)
+    for i, (a, b) in enumerate(pairs):
+        ma, mb = (
+            tv_magnitude(nm, 9, 31) * (float(signs[i, j]) if OPS[nm].signed else 1.0)
+            for j, nm in enumerate((a, b))
+        )
+        expect = pil_map(lambda im, a=a, b=b, ma=ma, mb=mb: pil_op(pil_op(im, a, ma), b, mb), x[i : i + 1])[0]
+        assert (y[i].int() - expect.int()).abs().max() <= 3, (a, b)

@@ -72,14 +72,25 @@ def apply_lut(img: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
         return out
     per = c * h * w
     nb = max(1, min(b, _CHUNK // per))
-    offs = _plane_offsets(b, c, 256, last, torch.int32, img.device)
+    local = _local_offsets(nb, c, 256, last, src.shape[1:], torch.int32)
     buf = torch.empty((nb, *src.shape[1:]), dtype=torch.int32)  # reused: no page faults per chunk
     for b0 in range(0, b, nb):
         b1 = min(b, b0 + nb)
         idx = buf[: b1 - b0]
-        torch.add(src[b0:b1], offs[b0:b1], out=idx)
-        torch.index_select(table, 0, idx.view(-1), out=dst[b0:b1].view(-1))
+        # convert, then add in place: 0.034 ms per 3x224x224 sample against 0.055 for a mixed-dtype add
+        idx.copy_(src[b0:b1])
+        idx.add_(local[: b1 - b0])
+        torch.index_select(table[b0 * c * 256 : b1 * c * 256], 0, idx.view(-1), out=dst[b0:b1].view(-1))
     return out
+
+
+def _local_offsets(nb: int, c: int, step: int, last: bool, shape, dtype: torch.dtype) -> torch.Tensor:
+    """Plane offsets of a chunk of ``nb`` samples (CPU). channels_last: a dense (nb, H, W, C) pattern, as
+    an add broadcasting C values along the innermost dimension is 5x slower than a dense one."""
+    offs = _plane_offsets(nb, c, step, last, dtype, "cpu")
+    if last and c > 1:
+        return offs.expand(nb, *shape).contiguous()
+    return offs
 
 
 def histogram(img: torch.Tensor) -> torch.Tensor:
@@ -96,7 +107,7 @@ def histogram(img: torch.Tensor) -> torch.Tensor:
         return hist.view(b, c, 256)
     per = c * h * w
     nb = max(1, min(b, _CHUNK // per, 127 // c))  # <= 127 planes per chunk: offsets fit in int16
-    local = _plane_offsets(nb, c, 256, last, torch.int16, img.device)
+    local = _local_offsets(nb, c, 256, last, src.shape[1:], torch.int16)
     hist = torch.empty((b, c, 256), dtype=torch.int32)
     for b0 in range(0, b, nb):
         b1 = min(b, b0 + nb)
@@ -107,7 +118,7 @@ def histogram(img: torch.Tensor) -> torch.Tensor:
     return hist
 
 
-def _by_chunks(fn, img: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+def _by_chunks(fn, img: torch.Tensor, *params: torch.Tensor, planar: bool = False) -> torch.Tensor:
     """``fn(img_group, *param_groups)`` over groups of samples of about ``_CHUNK`` elements (CPU only).
 
     Per-sample ops make several float32 temporaries of the batch's size; above glibc's mmap threshold
@@ -121,9 +132,14 @@ def _by_chunks(fn, img: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
     if nb >= b:
         return _strided_like(fn(img, *params), img)
     out = None
+    # ``planar`` (ops that mix channels pixel by pixel): a channels_last chunk is computed from a dense NCHW
+    # copy (in cache), as channel slices of interleaved pixels are strided: saturation 18 -> 12 ms for
+    # (16, 3, 224, 224). Not for sharpness, whose shifted windows run faster on the interleaved layout.
+    cl = planar and img.shape[1] > 1 and memory_format_of(img) == torch.channels_last
     for b0 in range(0, b, nb):
         b1 = min(b, b0 + nb)
-        y = fn(img[b0:b1], *(p[b0:b1] for p in params))
+        x = img[b0:b1].contiguous() if cl else img[b0:b1]
+        y = fn(x, *(p[b0:b1] for p in params))
         if out is None:
             fmt = memory_format_of(img) if y.dim() == 4 else torch.contiguous_format
             out = torch.empty((b, *y.shape[1:]), dtype=y.dtype, device=y.device, memory_format=fmt)
@@ -138,6 +154,41 @@ def _strided_like(y: torch.Tensor, img: torch.Tensor) -> torch.Tensor:
         return y
     out = torch.empty(y.shape, dtype=y.dtype, device=y.device, memory_format=memory_format_of(img))
     return y if out.stride() == y.stride() else out.copy_(y)
+
+
+def rows_view(t: torch.Tensor) -> torch.Tensor | None:
+    """A dense (B, C, H, W) batch as (B, bytes / 8) int64 rows (or narrower words), a view: row gathers and
+    scatters then move 8-byte words (about 5x faster than per-element uint8 indexing on the CPU)."""
+    b = t.shape[0]
+    if t.is_contiguous():
+        f = t.view(b, -1)
+    elif t.is_contiguous(memory_format=torch.channels_last):
+        f = t.permute(0, 2, 3, 1).reshape(b, -1)
+    else:
+        return None
+    if f.shape[1] == 0:
+        return None
+    nbytes = f.shape[1] * f.element_size()
+    for dt in (torch.int64, torch.int32, torch.int16):
+        if nbytes % dt.itemsize == 0 and dt.itemsize >= f.element_size():
+            try:
+                return f.view(torch.uint8).view(dt) if f.dtype != dt else f
+            except RuntimeError:
+                return None
+    return None
+
+
+def take(img: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``img[idx]`` (int64 (N,) sample indices) in the same memory format, through 8-byte rows where
+    possible (a helper of the CPU paths, not a primitive)."""
+    rows = rows_view(img)
+    if rows is None:
+        return img.index_select(0, idx)
+    picked = rows.index_select(0, idx).view(torch.uint8).view(img.dtype)
+    b, c, h, w = img.shape
+    if img.is_contiguous():
+        return picked.view(idx.numel(), c, h, w)
+    return picked.view(idx.numel(), h, w, c).permute(0, 3, 1, 2)
 
 
 def _gray_f32(img: torch.Tensor) -> torch.Tensor:
@@ -162,7 +213,7 @@ def grayscale(img: torch.Tensor) -> torch.Tensor:
     uint8: PIL's ``convert("L")`` exactly (fixed point, rounded). Floating: 0.299 R + 0.587 G + 0.114 B,
     computed in float32.
     """
-    return _by_chunks(lambda x: _gray_f32(x).to(x.dtype), img)
+    return _by_chunks(lambda x: _gray_f32(x).to(x.dtype), img, planar=True)
 
 
 def gray_mean(img: torch.Tensor, lut: torch.Tensor | None = None) -> torch.Tensor:
@@ -176,14 +227,20 @@ def gray_mean(img: torch.Tensor, lut: torch.Tensor | None = None) -> torch.Tenso
     n = h * w
     if n == 0 or b == 0:
         return torch.zeros(b, device=img.device)
+    # The table is applied to the whole batch first: applying it chunk by chunk inside the reduction (one
+    # apply_lut call per 224x224 sample) measured 15% slower.
     if lut is not None:
         img = apply_lut(img, lut)
     if img.dtype == torch.uint8:
         # per-image sums of integers: float32 is exact per row of pixels, int64 across rows
-        g = _by_chunks(lambda x: (_gray_f32(x) if c == 3 else x.float()).sum(3).to(torch.int64), img)
+        g = _by_chunks(
+            lambda x: (_gray_f32(x) if c == 3 else x.float()).sum(3).to(torch.int64), img, planar=True
+        )
         s = g.flatten(1).sum(1)
         return ((2 * s + n) // (2 * n)).to(torch.float32)
-    g = _by_chunks(lambda x: (_gray_f32(x) if c == 3 else x.float()).flatten(1).mean(1, keepdim=True), img)
+    g = _by_chunks(
+        lambda x: (_gray_f32(x) if c == 3 else x.float()).flatten(1).mean(1, keepdim=True), img, planar=True
+    )
     return g.view(b)
 
 
@@ -207,7 +264,7 @@ def adjust_saturation(img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
         # a float32 copy: _blend_ overwrites it, and .float() of a float32 input is the input itself
         return _blend_(_gray_f32(x), x.to(torch.float32, copy=True), f, x.dtype)
 
-    return _by_chunks(run, img, factor)
+    return _by_chunks(run, img, factor, planar=True)
 
 
 def _smooth_f32(img: torch.Tensor) -> torch.Tensor:
@@ -280,7 +337,7 @@ def adjust_hue(img: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
             return y.round_().clamp_(0, 255).to(torch.uint8)
         return y.clamp_(0, 1).to(x.dtype)
 
-    return _by_chunks(run, img, delta)
+    return _by_chunks(run, img, delta, planar=True)
 
 
 def _box_mask(boxes: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -295,56 +352,193 @@ def _box_mask(boxes: torch.Tensor, h: int, w: int) -> torch.Tensor:
     return inside.unsqueeze(1)
 
 
+# CPU: box by box when every box has at least this many elements of the batch to itself on average. The
+# loop costs about 5 us a box (3 small tensor calls); the one-shot mask + where about 3-4 ns an element.
+_ELEMENTS_PER_BOX = 4096
+# erase_noise hashes the boxes' pixels in groups of boxes of about this many elements (int64: 512 KiB).
+# (64, 3, 224, 224), 1 to 16 boxes per sample: 1 << 16 was the best of 1 box, 1 << 14, 1 << 16, 1 << 18
+# (1 << 18: 1.3x slower; one buffer for all the boxes: up to 5x slower).
+_NOISE_GROUP = 1 << 16
+
+
+def _box_spans(img: torch.Tensor, boxes: torch.Tensor) -> list[list[int]] | None:
+    """CPU host path: the non-empty boxes of (B, K, 4) ``boxes``, clipped, as ints ``[b, x0, y0, x1, y1]``
+    (x1, y1 exclusive), or None where the one-shot mask path runs instead (CUDA, chunking off, many boxes,
+    torch.compile).
+
+    The pixel rule of :func:`_box_mask`, ``x0 <= x < x1`` in float32 for integer x, is exactly
+    ``ceil(x0) <= x < ceil(x1)``; NaN coordinates compare false there and give empty boxes here."""
+    if _one_shot(img) or torch.compiler.is_compiling():  # compiled: one graph, no data-dependent loop
+        return None
+    b, _, h, w = img.shape
+    if boxes.shape[0] * boxes.shape[1] * _ELEMENTS_PER_BOX > img.numel():
+        return None
+    lim = torch.tensor([w, h, w, h], dtype=torch.float32)
+    cl = torch.minimum(boxes.to(torch.float32).ceil().clamp_min(0), lim)  # NaN stays NaN
+    keep = (cl[..., 2] > cl[..., 0]) & (cl[..., 3] > cl[..., 1])
+    return torch.cat([keep.nonzero()[:, :1], cl[keep].to(torch.int64)], 1).tolist()
+
+
+def _copy_of(img: torch.Tensor) -> torch.Tensor:
+    """A dense copy of ``img`` in its memory format (the strides ``empty_output`` gives)."""
+    return empty_output(img).copy_(img)
+
+
+def _erase_value(img: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """value (B, C) in the image's range -> (B, C) in the image's dtype (uint8: rounded, clamped)."""
+    v = value.float()
+    if img.dtype == torch.uint8:
+        v = v.round().clamp(0, 255)
+    return v.to(img.dtype).expand(img.shape[0], img.shape[1])
+
+
 def erase(img: torch.Tensor, boxes: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
     """Fill boxes with a value.
 
     boxes: (B, K, 4) x0, y0, x1, y1 (x1, y1 exclusive; clipped by construction: pixels outside the image
     never match; empty boxes match nothing). value: float32 (B, C) in the image's range (rounded for uint8).
+
+    CPU: a copy of the batch, then each box's rectangle written through a strided view, from a row of the
+    value repeated along W (so the inner loop is contiguous in channels_last too). (64, 3, 224, 224) uint8,
+    one box of 20-50 % of each side per sample, 1 thread, side by side: 2.3-2.9 ms, PIL ``copy`` + ``paste``
+    image by image 2.4-3.0 ms, the one-shot mask + ``torch.where`` 15 ms (channels_last 33 ms). Copying a
+    group of samples and filling its boxes while it is in cache measured no faster.
     """
     b, c, h, w = img.shape
     if img.numel() == 0:
         return img.clone(memory_format=torch.preserve_format)
-    mask = _box_mask(boxes, h, w)
-    v = value.float()
-    if img.dtype == torch.uint8:
-        v = v.round().clamp(0, 255)
-    v = v.to(img.dtype).view(b, c, 1, 1)
-    return torch.where(mask, v, img).contiguous(memory_format=memory_format_of(img))
+    v = _erase_value(img, value)
+    spans = _box_spans(img, boxes)
+    if spans is None:
+        mask = _box_mask(boxes, h, w)
+        return torch.where(mask, v.view(b, c, 1, 1), img).contiguous(memory_format=memory_format_of(img))
+    out = _copy_of(img)
+    sb, sc, sh, sw = out.stride()
+    if sc == 1 and c > 1:  # channels_last: a box row is (x1 - x0) * C contiguous elements
+        row = v.view(b, 1, c).expand(b, w, c).contiguous()
+        for n, x0, y0, x1, y1 in spans:
+            dst = out.as_strided((y1 - y0, (x1 - x0) * c), (sh, 1), n * sb + y0 * sh + x0 * sw)
+            dst.copy_(row.as_strided(dst.shape, (0, 1), n * w * c))
+    else:
+        row = v.view(b, c, 1).expand(b, c, w).contiguous()
+        for n, x0, y0, x1, y1 in spans:
+            dst = out.as_strided((c, y1 - y0, x1 - x0), (sc, sh, sw), n * sb + y0 * sh + x0 * sw)
+            dst.copy_(row.as_strided(dst.shape, (w, 0, 1), n * c * w))
+    return out
+
+
+_M32 = 0xFFFFFFFF
+
+
+def _hash_(x: torch.Tensor) -> torch.Tensor:
+    """murmur3's 32-bit finaliser on int64 ``x`` holding 32-bit values, in place (int64 arithmetic: no
+    signed overflow)."""
+    x ^= x >> 16
+    x *= 0x85EBCA6B
+    x &= _M32
+    x ^= x >> 13
+    x *= 0xC2B2AE35
+    x &= _M32
+    x ^= x >> 16
+    return x
+
+
+def _noise_of(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Hashed int64 ``x`` -> noise over the image's range: uint8 the low byte, floating 24 bits / 2^24."""
+    if dtype == torch.uint8:
+        return (x & 255).to(torch.uint8)
+    return ((x >> 8).to(torch.float32) * (1.0 / 16777216.0)).to(dtype)
 
 
 def erase_noise(img: torch.Tensor, boxes: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
     """Fill boxes (as :func:`erase`) with uniform noise over the image's range, a pure function of the
     per-sample int ``seed`` (B,): a counter-based hash of (seed, pixel index), so the noise replays without
     generator state or a host sync. The Triton kernel draws its own stream (``tl.rand``): the same seed
-    gives the same noise on one backend, not across backends."""
+    gives the same noise on one backend, not across backends.
+
+    CPU: the hash runs on the boxes' pixels only (in groups of boxes), not on the whole batch:
+    (64, 3, 224, 224) uint8, one box of 20-50 % of each side, 1 thread: 13-16 ms (one-shot: 575-700 ms)."""
     b, c, h, w = img.shape
     if img.numel() == 0:
         return img.clone(memory_format=torch.preserve_format)
-    idx = torch.arange(c * h * w, device=img.device, dtype=torch.int64).view(1, c, h, w)
-    x = idx + seed.to(device=img.device, dtype=torch.int64).view(b, 1, 1, 1) * 0x9E3779B1
-    m32 = 0xFFFFFFFF
-    x = x & m32
-    x = ((x ^ (x >> 16)) * 0x85EBCA6B) & m32
-    x = ((x ^ (x >> 13)) * 0xC2B2AE35) & m32
-    x = x ^ (x >> 16)
-    if img.dtype == torch.uint8:
-        noise = (x & 255).to(torch.uint8)
-    else:
-        noise = ((x >> 8).to(torch.float32) * (1.0 / 16777216.0)).to(img.dtype)
-    mask = _box_mask(boxes, h, w)
-    return torch.where(mask, noise, img).contiguous(memory_format=memory_format_of(img))
+    # (idx + seed * K) mod 2^32 == (idx + (seed * K mod 2^32)) mod 2^32: the seed term folds in first
+    key = (seed.to(device=img.device, dtype=torch.int64).reshape(-1).expand(b) * 0x9E3779B1) & _M32
+    spans = _box_spans(img, boxes)
+    if spans is None:
+        idx = torch.arange(c * h * w, device=img.device, dtype=torch.int64).view(1, c, h, w)
+        x = (idx + key.view(b, 1, 1, 1)) & _M32
+        noise = _noise_of(_hash_(x), img.dtype)
+        mask = _box_mask(boxes, h, w)
+        return torch.where(mask, noise, img).contiguous(memory_format=memory_format_of(img))
+    out = _copy_of(img)
+    sb, sc, sh, sw = out.stride()
+    # Index c * H * W + y * W + x of each box pixel in its (C, H, W) sample plus the sample's key, written
+    # box after box into a flat buffer (one add of two small strided tensors per box), then hashed in one
+    # pass per group of boxes (_NOISE_GROUP elements): few calls per box, and the buffer stays in cache.
+    chan = torch.arange(c, dtype=torch.int64) * (h * w) + key.view(b, 1)  # (B, C)
+    pos = torch.arange(h * w, dtype=torch.int64)  # y * W + x
+    boxes_ = [(n, (c, y1 - y0, x1 - x0), n * sb + y0 * sh + x0 * sw, y0 * w + x0)
+              for n, x0, y0, x1, y1 in spans]
+    groups, size, most = [[]], 0, 0
+    for box in boxes_:
+        if groups[-1] and size + _numel(box[1]) > _NOISE_GROUP:
+            groups.append([])
+            size = 0
+        groups[-1].append(box)
+        size += _numel(box[1])
+        most = max(most, size)
+    buf = torch.empty(most, dtype=torch.int64)
+    for group in groups:
+        at = 0
+        for n, shape, _, yx in group:
+            k = _numel(shape)
+            torch.add(chan.as_strided(shape, (1, 0, 0), n * c), pos.as_strided(shape, (0, w, 1), yx),
+                      out=buf[at:at + k].view(shape))
+            at += k
+        x = buf[:at]
+        x &= _M32
+        noise = _noise_of(_hash_(x), img.dtype)
+        at = 0
+        for _, shape, dst, _ in group:
+            k = _numel(shape)
+            out.as_strided(shape, (sc, sh, sw), dst).copy_(noise[at:at + k].view(shape))
+            at += k
+    return out
+
+
+def _numel(shape: tuple[int, int, int]) -> int:
+    return shape[0] * shape[1] * shape[2]
 
 
 def paste(img: torch.Tensor, partner: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     """CutMix: ``out[b] = img[b]`` with the ``box[b]`` region (x0, y0, x1, y1, x1/y1 exclusive, clipped)
-    taken from ``img[partner[b]]``. partner int64 (B,), box (B, 4)."""
+    taken from ``img[partner[b]]``. partner int64 (B,), box (B, 4).
+
+    CPU: a copy of the batch, then each box copied from its partner through strided views (samples that
+    paste from themselves are already right). (64, 3, 224, 224) uint8, CutMix boxes, 1 thread: 2-3 ms
+    alone (the one-shot ``index_select`` + ``torch.where``: 21 ms, channels_last 44-70 ms)."""
     b, c, h, w = img.shape
     if img.numel() == 0:
         return img.clone(memory_format=torch.preserve_format)
-    mask = _box_mask(box.view(b, 1, 4), h, w)
-    other = img.index_select(0, partner.to(torch.int64))
-    return torch.where(mask, other, img).contiguous(memory_format=memory_format_of(img))
-
+    spans = _box_spans(img, box.view(b, 1, 4))
+    if spans is None:
+        mask = _box_mask(box.view(b, 1, 4), h, w)
+        other = img.index_select(0, partner.to(torch.int64))
+        return torch.where(mask, other, img).contiguous(memory_format=memory_format_of(img))
+    src = partner.to(torch.int64).reshape(-1).expand(b).tolist()
+    if any(not 0 <= p < b for p in src):
+        raise IndexError(f"partner must hold sample indices in [0, {b - 1}]")
+    out = _copy_of(img)
+    sb, sc, sh, sw = out.stride()
+    ib, ic, ih, iw = img.stride()
+    base = img.storage_offset()
+    for n, x0, y0, x1, y1 in spans:
+        p = src[n]
+        if p != n:
+            shape = (c, y1 - y0, x1 - x0)
+            out.as_strided(shape, (sc, sh, sw), n * sb + y0 * sh + x0 * sw).copy_(
+                img.as_strided(shape, (ic, ih, iw), base + p * ib + y0 * ih + x0 * iw))
+    return out
 
 
 def normalize(

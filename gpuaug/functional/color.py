@@ -272,7 +272,9 @@ def _boxes(boxes, b: int, name: str, device, rank: int) -> torch.Tensor:
     t = boxes.to(device=device, dtype=torch.float32, non_blocking=True)
     while t.dim() < rank:
         t = t.unsqueeze(0)
-    if t.shape[0] not in (1, b):
+    # Two comparisons, not ``in (1, b)``: under torch.compile(dynamic=True) the sizes are symbolic, and the
+    # membership test rejected B = 4 with one box per sample (a (4, 1, 4) tensor); comparisons guard right.
+    if t.shape[0] != b and t.shape[0] != 1:
         raise ValueError(f"{name} must have one entry per sample ({b}), got shape {tuple(boxes.shape)}")
     return t.expand(b, *t.shape[1:])
 

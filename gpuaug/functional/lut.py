@@ -276,11 +276,13 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
 
     total = None  # the table so far; None = identity
     hist0 = None  # histogram of the input, computed at most once
+    hist_steps = ("equalize", "autocontrast") + (("contrast",) if c == 1 else ())
+    hist_rows = _rows_needing(parsed, hist_steps, device)
 
     def hist_now():
         nonlocal hist0
         if hist0 is None:
-            hist0 = backend.op("histogram", batch)(batch)
+            hist0 = _on_rows(batch, hist_rows, lambda x: backend.op("histogram", x)(x))
         return hist0 if total is None else push_histogram(hist0, total)
 
     for name, values, mask in parsed:
@@ -293,7 +295,14 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
             if c == 1:
                 mean = mean_from_histogram(hist_now())
             else:
-                mean = backend.op("gray_mean", batch)(batch, total)
+                rows = _rows_needing([(name, values, mask)], ("contrast",), device)
+                t = None if total is None else total.expand(b, -1, -1)
+
+                def gmean(x, idx, t=t):
+                    tt = t if t is None or idx is None else t.index_select(0, idx)
+                    return backend.op("gray_mean", x)(x, tt)
+
+                mean = _on_rows(batch, rows, gmean, with_idx=True)
             lut = contrast_lut(values[0], mean)
         else:
             lut = _simple_lut(name, values, b, device)
@@ -302,6 +311,40 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
         total = lut if total is None else compose(total, lut)
     out = backend.op("apply_lut", batch)(batch, total)
     return restore(out)
+
+
+def _rows_needing(parsed, names, device) -> torch.Tensor | None:
+    """CPU only: the sample indices (int64) where a step in ``names`` applies; ``None`` for every sample
+    (any such step without a mask, or a non-CPU device, where reading a mask would synchronise)."""
+    if device.type != "cpu":
+        return None
+    need = None
+    for name, _, mask in parsed:
+        if name in names:
+            if mask is None:
+                return None
+            need = mask if need is None else need | mask
+    if need is None or bool(need.all()):
+        return None
+    return need.nonzero()[:, 0]
+
+
+def _on_rows(batch: torch.Tensor, rows: torch.Tensor | None, fn, with_idx: bool = False) -> torch.Tensor:
+    """A per-sample statistic ``fn(batch)`` computed only on ``rows`` (zeros elsewhere): the histogram and
+    gray-mean passes then read just the samples whose step uses them (on the CPU, where a policy's chain
+    runs most samples with identity for those steps)."""
+    if rows is None:
+        return fn(batch, None) if with_idx else fn(batch)
+    sub = _take_rows(batch, rows)
+    part = fn(sub, rows) if with_idx else fn(sub)
+    out = torch.zeros((batch.shape[0], *part.shape[1:]), dtype=part.dtype, device=part.device)
+    return out.index_copy_(0, rows, part)
+
+
+def _take_rows(img: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    from gpuaug._torch.pixel import take
+
+    return take(img, idx)
 
 
 def _simple_lut(name: str, values: list[torch.Tensor], b: int, device) -> torch.Tensor:

@@ -24,6 +24,7 @@ import torch
 
 from gpuaug import _checks
 from gpuaug._checks import memory_format_of
+from gpuaug._torch import pixel
 from gpuaug.functional import geometry as G
 from gpuaug.functional import lut as flut
 from gpuaug.layers import geometric as geo
@@ -31,11 +32,6 @@ from gpuaug.layers.base import RandomLayer, Sampler, check_bool, check_int, chec
 from gpuaug.policies import registry as R
 
 _KIND_CODE = {k: i for i, k in enumerate(R.KINDS)}
-_POINTWISE_GROUPS = (
-    ("brightness", "posterize", "solarize", "invert"),
-    ("equalize", "autocontrast"),
-    ("contrast",),
-)
 _UNIT_CODE = {"value": 0, "px": 1, "width": 2, "height": 3}
 
 
@@ -102,23 +98,54 @@ class _Policy(RandomLayer):
         """Run ``slots`` in order; returns (img, masks, boxes, keypoints), never the input tensor itself."""
         table = self._table(img.device)
         owned = False  # the input is never written; after the first stage the batch is our own buffer
-        for s in slots:
-            op = params["ops"][:, s]
-            top, signed, unit = table[1][op], table[2][op], table[3][op]
-            h, w = img.shape[-2:]
-            scale = torch.where(unit == 2, float(w), torch.where(unit == 3, float(h), 1.0))
-            f = params["f"][:, s]
-            sign = torch.where(signed > 0, params["sign"][:, s], 1.0)
+        slots = list(slots)
+        # CPU: a sample whose ops in two consecutive slots are both pointwise runs both as ONE table chain
+        # in the first slot (pointwise_chain composes the tables exactly, histogram and gray mean taken
+        # after the first op) and is identity in the second: one pixel pass, one take and copy-back fewer.
+        fuse = (
+            img.device.type == "cpu"
+            and bool(self._kinds & set(R.POINTWISE))
+            and masks is None
+            and boxes is None
+            and keypoints is None
+            and len(slots) > 1
+        )
+        if fuse:
+            kinds = kinds.clone()
+        for i, s in enumerate(slots):
+            args = self._slot_args(params, table, s, img.shape[-2:])
+            nxt = None
+            if fuse and i + 1 < len(slots):
+                s2 = slots[i + 1]
+                both = _is_pointwise(kinds[:, s]) & _is_pointwise(kinds[:, s2])
+                if bool(both.any()):  # CPU only: reading the mask is free
+                    nxt = (torch.where(both, kinds[:, s2], _KIND_CODE["identity"]), *self._slot_args(
+                        params, table, s2, img.shape[-2:]
+                    ))
+                    kinds[:, s2] = torch.where(both, _KIND_CODE["identity"], kinds[:, s2])
             img, masks, boxes, keypoints, owned = self._slot(
-                img, kinds[:, s], top, f, sign, scale, masks, boxes, keypoints, owned
+                img, kinds[:, s], *args, masks, boxes, keypoints, owned, nxt
             )
         if not owned:
             img = img.clone(memory_format=torch.preserve_format)
         return img, masks, boxes, keypoints
 
+    @staticmethod
+    def _slot_args(params, table, s, size):
+        """(top, f, linear) of slot ``s``, each (B,): top of the op's range, magnitude fraction, and the
+        signed magnitude in the op's unit (pixels for translations)."""
+        op = params["ops"][:, s]
+        top, signed, unit = table[1][op], table[2][op], table[3][op]
+        h, w = size
+        scale = torch.where(unit == 2, float(w), torch.where(unit == 3, float(h), 1.0))
+        f = params["f"][:, s]
+        sign = torch.where(signed > 0, params["sign"][:, s], 1.0)
+        return top, f, top * f * sign * scale
+
     # -------------------------------------------------------------------------------------------- slot
-    def _slot(self, img, kind, top, f, sign, scale, masks, boxes, keypoints, owned):
-        linear = top * f * sign * scale
+    def _slot(self, img, kind, top, f, linear, masks, boxes, keypoints, owned, nxt=None):
+        """One slot on the batch. ``nxt``: ``(kind, top, f, linear)`` of the next slot's pointwise ops to
+        chain after this slot's (CPU fusion; its kind is identity except on samples pointwise in both)."""
         is_ = {k: kind == _KIND_CODE[k] for k in self._kinds}
         has_targets = masks is not None or boxes is not None or keypoints is not None
         if self._kinds & set(R.GEOMETRIC):
@@ -147,23 +174,24 @@ class _Policy(RandomLayer):
                 img, owned = _on_subset(img, geo_mask, warp, owned)
         if self._kinds & set(R.POINTWISE):
             mx = _checks.max_value(img.dtype)
-            # One table pass for every pointwise op on a device. On the CPU the samples are split by what
-            # their table needs, so the histogram pass (equalize, autocontrast) and contrast's gray-mean pass
-            # only read the samples that chose those ops.
-            groups = (R.POINTWISE,) if img.device.type != "cpu" else _POINTWISE_GROUPS
-            for group in groups:
+            # One table pass for every pointwise op. On the CPU it reads only the samples that chose a
+            # pointwise op, and pointwise_chain's histogram (equalize, autocontrast) and gray-mean
+            # (contrast) passes only the samples whose step needs them.
+            for group in (R.POINTWISE,):
                 present = {k: v for k, v in is_.items() if k in group}
                 if not present:
                     continue
 
                 def pointwise(x, idx, present=present):
                     sel = (lambda t: t) if idx is None else (lambda t: t[idx])
-                    return flut.pointwise_chain(
-                        x,
-                        self._steps(
-                            {k: sel(v) for k, v in present.items()}, sel(linear), sel(top), sel(f), mx
-                        ),
+                    steps = self._steps(
+                        {k: sel(v) for k, v in present.items()}, sel(linear), sel(top), sel(f), mx
                     )
+                    if nxt is not None:
+                        k2, top2, f2, lin2 = (sel(t) for t in nxt)
+                        present2 = {k: k2 == _KIND_CODE[k] for k in present}
+                        steps += self._steps(present2, lin2, top2, f2, mx)
+                    return flut.pointwise_chain(x, steps)
 
                 img, owned = _on_subset(img, _any_of(present, group, kind), pointwise, owned)
         if "saturation" in self._kinds and img.shape[1] == 3:
@@ -208,11 +236,14 @@ class _Policy(RandomLayer):
         return G.affine_matrix(lin.shape[0], pick("rotate"), translate, 1.0, shear, center, lin.device)
 
     def _steps(self, is_, linear, top, f, mx):
+        # One op per sample and slot, so the order of the steps does not matter: contrast goes first,
+        # where its gray-mean pass reads the image itself (no table to apply before averaging). Its mask
+        # (not only factor 1) tells pointwise_chain which samples need that pass.
         steps = []
+        if "contrast" in is_:
+            steps.append(("contrast", torch.where(is_["contrast"], 1.0 + linear, 1.0), is_["contrast"]))
         if "brightness" in is_:
             steps.append(("brightness", torch.where(is_["brightness"], 1.0 + linear, 1.0), None))
-        if "contrast" in is_:
-            steps.append(("contrast", torch.where(is_["contrast"], 1.0 + linear, 1.0), None))
         if "posterize" in is_:
             bits = (self._posterize_base - torch.round(top * f)).clamp_min(1.0)
             steps.append(("posterize", torch.where(is_["posterize"], bits, 8.0), None))
@@ -222,6 +253,16 @@ class _Policy(RandomLayer):
             if k in is_:
                 steps.append((k, None, is_[k]))
         return steps
+
+
+_POINTWISE_CODES = tuple(_KIND_CODE[k] for k in R.POINTWISE)
+
+
+def _is_pointwise(kind: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros_like(kind, dtype=torch.bool)
+    for code in _POINTWISE_CODES:
+        out |= kind == code
+    return out
 
 
 def _any_of(is_: dict, kinds, like: torch.Tensor) -> torch.Tensor:
@@ -263,38 +304,8 @@ def _on_subset(img: torch.Tensor, mask: torch.Tensor, fn, owned: bool) -> tuple[
     return out, True
 
 
-def _rows(t: torch.Tensor) -> torch.Tensor | None:
-    """A dense (B, C, H, W) batch as (B, bytes / 8) int64 rows (or narrower words), a view: row gathers and
-    scatters then move 8-byte words (about 5x faster than per-element uint8 indexing on the CPU)."""
-    b = t.shape[0]
-    if t.is_contiguous():
-        f = t.view(b, -1)
-    elif t.is_contiguous(memory_format=torch.channels_last):
-        f = t.permute(0, 2, 3, 1).reshape(b, -1)
-    else:
-        return None
-    if f.shape[1] == 0:
-        return None
-    nbytes = f.shape[1] * f.element_size()
-    for dt in (torch.int64, torch.int32, torch.int16):
-        if nbytes % dt.itemsize == 0 and dt.itemsize >= f.element_size():
-            try:
-                return f.view(torch.uint8).view(dt) if f.dtype != dt else f
-            except RuntimeError:
-                return None
-    return None
-
-
-def _take(img: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``img[idx]`` in the same memory format, through 8-byte rows where possible."""
-    rows = _rows(img)
-    if rows is None:
-        return img.index_select(0, idx)
-    picked = rows.index_select(0, idx).view(torch.uint8).view(img.dtype)
-    b, c, h, w = img.shape
-    if img.is_contiguous():
-        return picked.view(idx.numel(), c, h, w)
-    return picked.view(idx.numel(), h, w, c).permute(0, 3, 1, 2)
+_rows = pixel.rows_view
+_take = pixel.take
 
 
 def _magnitude_fraction(s: Sampler, magnitude: float, bins: int, std: float, mmax: float, slots: int):
