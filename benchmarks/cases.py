@@ -65,7 +65,11 @@ TOLERANCE = {
 }
 # Per-library exceptions: PIL's bilinear resampling truncates to uint8 instead of rounding (measured:
 # every value within one level, half of them one below), so its mean difference is about 0.5 level.
-PEER_TOLERANCE = {("warp", "PIL"): (2.0, 0.6)}
+# PIL's hue goes through 8-bit HSV (H, S and V each rounded to 256 levels): on the bundled photos its
+# round trip alone (hue delta 0) is up to 6 levels off gpuaug's float HSV, and a hue turn of 0.05-0.1 up to
+# 13 (the motorcycle photo), so color_jitter's max bound for PIL is 20; its mean bound stays the one that
+# catches a wrong formula.
+PEER_TOLERANCE = {("warp", "PIL"): (2.0, 0.6), ("color_jitter", "PIL"): (20.0, 2.0)}
 # float16 inputs: gpuaug quantizes to 256 levels where the op needs it and computes in float16/float32,
 # so allow about one more level.
 FLOAT_SLACK = {
