@@ -22,54 +22,32 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import statistics
+import sys
 import time
 
 import numpy as np
 import torch
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image, ImageOps
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the checkout
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.peers import pil_randaugment_one  # noqa: E402
 
 MEAN = np.array((0.485, 0.456, 0.406), np.float32)
 STD = np.array((0.229, 0.224, 0.225), np.float32)
-BINS = 31  # torchvision's num_magnitude_bins
 
 
-def _pil_ops(magnitude: int):
-    f = magnitude / (BINS - 1)
-
-    def affine(im, m):
-        return im.transform(im.size, Image.AFFINE, m, Image.NEAREST, fillcolor=(0, 0, 0))
-
-    def signed(v):
-        return v if random.random() < 0.5 else -v
-
-    return [
-        lambda im: im,
-        lambda im: affine(im, (1, signed(0.3 * f), 0, 0, 1, 0)),
-        lambda im: affine(im, (1, 0, 0, signed(0.3 * f), 1, 0)),
-        lambda im: affine(im, (1, 0, signed(150 / 331 * f * im.width), 0, 1, 0)),
-        lambda im: affine(im, (1, 0, 0, 0, 1, signed(150 / 331 * f * im.height))),
-        lambda im: im.rotate(signed(30 * f), Image.NEAREST, fillcolor=(0, 0, 0)),
-        lambda im: ImageEnhance.Brightness(im).enhance(1 + signed(0.9 * f)),
-        lambda im: ImageEnhance.Color(im).enhance(1 + signed(0.9 * f)),
-        lambda im: ImageEnhance.Contrast(im).enhance(1 + signed(0.9 * f)),
-        lambda im: ImageEnhance.Sharpness(im).enhance(1 + signed(0.9 * f)),
-        lambda im: ImageOps.posterize(im, 8 - round(magnitude / ((BINS - 1) / 4))),
-        lambda im: ImageOps.solarize(im, int(255 * (1 - f))),
-        ImageOps.autocontrast,
-        ImageOps.equalize,
-    ]
-
-
-def pil_pipeline(arrays, ops, num_ops: int = 2) -> torch.Tensor:
+def pil_pipeline(arrays, rng: random.Random, num_ops: int = 2, magnitude: int = 9) -> torch.Tensor:
     out = []
     for a in arrays:
         im = Image.fromarray(a)
-        if random.random() < 0.5:
+        if rng.random() < 0.5:
             im = ImageOps.mirror(im)
-        for _ in range(num_ops):
-            im = ops[random.randrange(len(ops))](im)
+        im = pil_randaugment_one(im, num_ops, magnitude, rng)
         x = (np.asarray(im, np.float32) / 255.0 - MEAN) / STD
         out.append(torch.from_numpy(x.transpose(2, 0, 1)))
     return torch.stack(out)
@@ -94,12 +72,11 @@ def main(argv=None) -> dict:
 
     augment = Compose([RandomHorizontalFlip(), RandAugment(num_ops=2, magnitude=9)])
     hook = BatchHook(augment)
-    ops = _pil_ops(9)
-    random.seed(0)
+    rng = random.Random(0)
     torch.manual_seed(0)
 
     # sanity before timing: same shapes, dtypes and value ranges from both
-    a, b = pil_pipeline(arrays[:8], ops), hook(arrays[:8])
+    a, b = pil_pipeline(arrays[:8], rng), hook(arrays[:8])
     assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, b.shape, a.dtype, b.dtype)
     lo, hi = float((0 - MEAN.max()) / STD.min()), float((1 - MEAN.min()) / STD.min())
     assert lo - 1e-3 <= float(b.min()) and float(b.max()) <= hi + 1e-3
@@ -109,7 +86,7 @@ def main(argv=None) -> dict:
     flip, policy = augment.transforms[0], augment.transforms[1]
     convert = BatchHook()
     cases = {
-        "PIL": lambda: pil_pipeline(arrays, ops),
+        "PIL": lambda: pil_pipeline(arrays, rng),
         "gpuaug": lambda: hook(arrays),
         "gpuaug: stack": lambda: as_uint8_batch(arrays),
         "gpuaug: flip": lambda: flip(batch),

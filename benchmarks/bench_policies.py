@@ -19,116 +19,37 @@ import argparse
 import datetime
 import json
 import math
+import os
 import random
 import statistics
+import sys
 import time
 
 import numpy as np
 import torch
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image
 
-import gpuaug
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the checkout
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import gpuaug  # noqa: E402
+from benchmarks.peers import pil_randaugment_one  # noqa: E402
 from gpuaug.layers import Compose, CutMix, Normalize
 from gpuaug.policies import RandAugment
 from gpuaug.preview import sample_images
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-OPS = (
-    "Identity",
-    "ShearX",
-    "ShearY",
-    "TranslateX",
-    "TranslateY",
-    "Rotate",
-    "Brightness",
-    "Color",
-    "Contrast",
-    "Sharpness",
-    "Posterize",
-    "Solarize",
-    "AutoContrast",
-    "Equalize",
-)
-
-
-def tv_space(bins: int, w: int, h: int) -> dict:
-    """torchvision's RandAugment _augmentation_space: op -> (magnitudes, signed)."""
-    lin = lambda top: torch.linspace(0.0, top, bins)  # noqa: E731
-    return {
-        "Identity": (None, False),
-        "ShearX": (lin(0.3), True),
-        "ShearY": (lin(0.3), True),
-        "TranslateX": (lin(150.0 / 331.0 * w), True),
-        "TranslateY": (lin(150.0 / 331.0 * h), True),
-        "Rotate": (lin(30.0), True),
-        "Brightness": (lin(0.9), True),
-        "Color": (lin(0.9), True),
-        "Contrast": (lin(0.9), True),
-        "Sharpness": (lin(0.9), True),
-        "Posterize": (8 - (torch.arange(bins) / ((bins - 1) / 4)).round().int(), False),
-        "Solarize": (torch.linspace(255.0, 0.0, bins), False),
-        "AutoContrast": (None, False),
-        "Equalize": (None, False),
-    }
-
-
-def pil_apply_op(im: Image.Image, name: str, m: float) -> Image.Image:
-    """torchvision's _apply_op for PIL images (nearest, fill 0)."""
-    if name == "ShearX":
-        return im.transform(im.size, Image.AFFINE, (1, m, 0, 0, 1, 0), Image.NEAREST, fillcolor=(0, 0, 0))
-    if name == "ShearY":
-        return im.transform(im.size, Image.AFFINE, (1, 0, 0, m, 1, 0), Image.NEAREST, fillcolor=(0, 0, 0))
-    if name == "TranslateX":
-        return im.transform(
-            im.size, Image.AFFINE, (1, 0, -int(m), 0, 1, 0), Image.NEAREST, fillcolor=(0, 0, 0)
-        )
-    if name == "TranslateY":
-        return im.transform(
-            im.size, Image.AFFINE, (1, 0, 0, 0, 1, -int(m)), Image.NEAREST, fillcolor=(0, 0, 0)
-        )
-    if name == "Rotate":
-        return im.rotate(m, Image.NEAREST, fillcolor=(0, 0, 0))
-    if name == "Brightness":
-        return ImageEnhance.Brightness(im).enhance(1 + m)
-    if name == "Color":
-        return ImageEnhance.Color(im).enhance(1 + m)
-    if name == "Contrast":
-        return ImageEnhance.Contrast(im).enhance(1 + m)
-    if name == "Sharpness":
-        return ImageEnhance.Sharpness(im).enhance(1 + m)
-    if name == "Posterize":
-        return ImageOps.posterize(im, int(m))
-    if name == "Solarize":
-        return ImageOps.solarize(im, m)
-    if name == "AutoContrast":
-        return ImageOps.autocontrast(im)
-    if name == "Equalize":
-        return ImageOps.equalize(im)
-    return im
-
-
 class PilPipeline:
     """Per image: torchvision RandAugment on PIL, ToTensor + Normalize; then CutMix on the batch."""
 
-    def __init__(self, num_ops=2, magnitude=9, bins=31, num_classes=1000, seed=0):
-        self.num_ops, self.magnitude, self.bins, self.num_classes = num_ops, magnitude, bins, num_classes
+    def __init__(self, num_ops=2, magnitude=9, num_classes=1000, seed=0):
+        self.num_ops, self.magnitude, self.num_classes = num_ops, magnitude, num_classes
         self.rng = random.Random(seed)
         self.mean = torch.tensor(MEAN).view(3, 1, 1)
         self.std = torch.tensor(STD).view(3, 1, 1)
 
     def augment(self, images: list[Image.Image]) -> list[Image.Image]:
-        out = []
-        for im in images:
-            space = tv_space(self.bins, *im.size)
-            for _ in range(self.num_ops):
-                name = OPS[self.rng.randrange(len(OPS))]
-                mags, signed = space[name]
-                m = float(mags[self.magnitude]) if mags is not None else 0.0
-                if signed and self.rng.random() < 0.5:
-                    m = -m
-                im = pil_apply_op(im, name, m)
-            out.append(im)
-        return out
+        return [pil_randaugment_one(im, self.num_ops, self.magnitude, self.rng) for im in images]
 
     def normalize(self, images: list[Image.Image]) -> torch.Tensor:
         out = []
