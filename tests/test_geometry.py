@@ -401,6 +401,23 @@ def test_memory_formats_and_views(photos):
                                F.warp_affine(f.contiguous(), m, interpolation=interpolation, fill_mode=mode))
 
 
+@pytest.mark.parametrize("fill_mode", ["constant", "edge", "mirror"])
+def test_nearest_planar_multi_sample_chunks(photos, monkeypatch, fill_mode):
+    # the CPU gathers planar images one sample per chunk; other devices gather many samples at once
+    # (per-channel offsets in the indices): both must give the same pixels
+    from gpuaug._torch import warp as warp_module
+
+    m = random_matrices(3, H, W, seed=12)
+    fill = torch.tensor([[10.0, 200.0, 77.0], [255.0, 0.0, 128.0], [3.0, 90.0, 250.0]])
+    for x, f in ((photos, fill), (photos.float() / 255, fill / 255)):
+        ref = F.warp_affine(x, m, (21, 29), "nearest", fill_mode, f)
+        monkeypatch.setattr(warp_module, "_PLANAR_PER_SAMPLE", False)
+        out = F.warp_affine(x, m, (21, 29), "nearest", fill_mode, f)
+        monkeypatch.undo()
+        assert torch.equal(out, ref)
+        assert not torch.equal(out[0], out[1])  # distinct per-sample maps and fills reach the output
+
+
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
 @pytest.mark.parametrize("fill_mode", ["constant", "wrap", "reflect"])
 def test_chunking_does_not_change_results(photos, monkeypatch, interpolation, fill_mode):

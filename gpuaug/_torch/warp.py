@@ -12,9 +12,9 @@ right/bottom) whose border holds what the fill mode puts there, and source coord
 image first (or clamped to one pixel outside it), so every tap lands inside the buffer and one sampler
 serves every mode. A non-finite ``inv`` (from a singular forward matrix) samples source (-2, -2).
 - nearest: rounding is half up (``floor(x + 0.5)``, as scipy ``order=0``) and values are copied
-  bit-exactly by ``index_select``: one gather per channel from a planar buffer straight into the output,
-  or, for channels_last input, one gather per pixel from a channels-last buffer whose channels pack into
-  one wide element (3 x uint8 + pad = int32), so nothing is transposed.
+  bit-exactly by ``index_select`` straight into the output's storage: one gather per channel from a
+  planar buffer, or, for channels_last input, one gather of whole pixels (rows of C values) from a
+  channels-last buffer, so nothing is transposed.
 - bilinear: the buffer is float32 (planar) and ``F.grid_sample`` (vectorized on the CPU: tap indices and
   weights computed once per output pixel, shared by the channels) gathers and blends; its grid is one
   batched matmul of ``(x, y, 1)`` with ``inv`` composed with grid_sample's normalization. The modes map
@@ -52,10 +52,10 @@ FILL_MODES = {
     "mirror": "mirror",
     "wrap": "grid-wrap",
 }
-# bytes per (padded) pixel -> one dtype that holds them, for single-gather taps
-_PACKED = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64, 16: torch.complex128}
 # the integer-map fast path (tests switch it off to compare with the general path)
 _GATHER_INTEGER_MAPS = True
+# nearest, planar, CPU: one sample per chunk (tests switch it off to run the multi-sample path of CUDA)
+_PLANAR_PER_SAMPLE = True
 # a map counts as integer when the snapped one moves no output pixel's source by more than this
 _SNAP_PX = 1e-6
 # output pixels per CPU chunk, by interpolation (best of 2^14 .. 2^18 at 64 x 3 x 224 x 224 uint8)
@@ -140,55 +140,73 @@ def _nearest(img, inv, fill, fill_mode, out, per, rows, compute):
     b, c, h, w = img.shape
     ho, wo = out.shape[-2:]
     hp, wp = h + 3, w + 3
+    dev = img.device
+    # channels_last: a channels-last buffer whose pixels (rows of C values) one index_select copies straight
+    # into the output's storage. Planar: a planar buffer and one gather per channel into the output plane;
+    # on the CPU one sample per chunk, so every gather writes one contiguous output plane and the indices
+    # need no per-channel or per-sample offsets (those full-size adds cost as much as the gather).
+    # (Packing the pixels into one wide element measured 2x slower: packing and unpacking 3 of 4 bytes
+    # are strided copies.)
+    cl = c > 1 and memory_format_of(img) == torch.channels_last
+    if not cl and dev.type == "cpu" and per > 1 and _PLANAR_PER_SAMPLE:
+        per, rows = 1, ho
     n0 = min(per, b)
-    # channels_last: a channels-last buffer whose pixels pack into one wide element (one gather per pixel,
-    # no transposes); otherwise a planar buffer and one gather per channel, straight in the output layout
-    cp = c if c == 1 else 1 << (c - 1).bit_length()
-    packed = _PACKED.get(cp * img.element_size()) if memory_format_of(img) == torch.channels_last else None
-    if packed is not None:
-        buf = torch.zeros((n0, hp, wp, cp), dtype=img.dtype, device=img.device)
-        view, step = buf[..., :c], hp * wp
+    if cl:
+        buf = torch.empty((n0, hp, wp, c), dtype=img.dtype, device=dev)
+        view = buf
     else:
-        buf = torch.empty((n0, c, hp, wp), dtype=img.dtype, device=img.device)
-        view, step = buf.permute(0, 2, 3, 1), c * hp * wp
+        buf = torch.empty((n0, c, hp, wp), dtype=img.dtype, device=dev)
+        view = buf.permute(0, 2, 3, 1)
+    step = hp * wp if cl else c * hp * wp
     itype = torch.int32 if buf.numel() < 2**31 else torch.int64
-    chan = torch.arange(c, device=img.device, dtype=itype).mul_(hp * wp)[None, :, None, None]
-    off = torch.arange(n0, device=img.device, dtype=itype).mul_(step)[:, None, None]
+    chan = torch.arange(c, device=dev, dtype=itype).mul_(hp * wp)[None, :, None, None]
+    off = torch.arange(n0, device=dev, dtype=itype).mul_(step)[:, None, None]
     # source x = (row term) + (column term), so each chunk costs one full-size op per axis
     shift = _NEAREST_SHIFT[fill_mode]
-    xs = torch.arange(wo, device=img.device, dtype=compute)
-    ys = torch.arange(ho, device=img.device, dtype=compute)
+    xs = torch.arange(wo, device=dev, dtype=compute)
+    ys = torch.arange(ho, device=dev, dtype=compute)
     cols = inv[:, :, 0, None] * xs  # (B, 2, W_out)
     rows_t = torch.addcmul(inv[:, :, 2, None] + shift, inv[:, :, 1, None], ys)  # (B, 2, H_out)
+    # (B, H_out, 1) and (B, 1, W_out) per axis, viewed once: per-chunk view ops add up on the CPU
+    rx, ry, cx, cy = rows_t[:, 0, :, None], rows_t[:, 1, :, None], cols[:, 0, None], cols[:, 1, None]
     fill = _storage_fill(fill, img.dtype)
     # scratch reused by every chunk: fresh large tensors per chunk cost page faults on the CPU
     full = (n0, min(rows, ho), wo)
-    fx, fy = (_Scratch(full, compute, img.device) for _ in range(2))
-    ix, iy = (_Scratch(full, itype, img.device) for _ in range(2))
-    ic = _Scratch((n0, c, *full[1:]), itype, img.device)
+    fx, fy = (_Scratch(full, compute, dev) for _ in range(2))
+    ix, iy = (_Scratch(full, itype, dev) for _ in range(2))
+    ic = _Scratch((n0, c, *full[1:]), itype, dev) if not cl and n0 > 1 else None
     for b0 in range(0, b, per):
         b1 = min(b, b0 + per)
         n = b1 - b0
         _fill_border(view[:n], img[b0:b1], fill[b0:b1], fill_mode, 2)
-        flat = buf[:n].view(-1) if packed is None else buf[:n].view(packed).view(-1)
         for y0 in range(0, ho, rows):
             y1 = min(ho, y0 + rows)
             shape = (n, y1 - y0, wo)
-            sx = torch.add(rows_t[b0:b1, 0, y0:y1, None], cols[b0:b1, 0, None, :], out=fx.get(shape))
-            sy = torch.add(rows_t[b0:b1, 1, y0:y1, None], cols[b0:b1, 1, None, :], out=fy.get(shape))
+            sx = torch.add(rx[b0:b1, y0:y1], cx[b0:b1], out=fx.get(shape))
+            sy = torch.add(ry[b0:b1, y0:y1], cy[b0:b1], out=fy.get(shape))
             # float -> int copies truncate, which is the floor here (folded values are >= 0)
             idx_x = ix.get(shape).copy_(_fold_nearest(sx, w, fill_mode))
-            idx = iy.get(shape).copy_(_fold_nearest(sy, h, fill_mode)).mul_(wp).add_(idx_x).add_(off[:n])
+            idx = iy.get(shape).copy_(_fold_nearest(sy, h, fill_mode)).mul_(wp).add_(idx_x)
             dst = out[b0:b1, :, y0:y1]
-            if packed is not None:
-                taps = flat.index_select(0, idx.view(-1)).view(img.dtype).view(n, y1 - y0, wo, cp)
-                dst.copy_(taps[..., :c].permute(0, 3, 1, 2))
-                continue
-            idx = torch.add(idx[:, None], chan, out=ic.get((n, c, y1 - y0, wo))).view(-1)
-            if dst.is_contiguous():
-                torch.index_select(flat, 0, idx, out=dst.view(-1))
+            if cl:
+                if n > 1:
+                    idx.add_(off[:n])
+                _gather_into(buf[:n].view(-1, c), idx.view(-1), dst.permute(0, 2, 3, 1))
+            elif n == 1:
+                for k in range(c):
+                    _gather_into(buf[0, k].view(-1), idx.view(-1), dst[0, k])
             else:
-                dst.copy_(flat.index_select(0, idx).view(n, c, y1 - y0, wo))
+                idx = torch.add(idx.add_(off[:n])[:, None], chan, out=ic.get((n, c, y1 - y0, wo)))
+                _gather_into(buf[:n].view(-1), idx.view(-1), dst)
+
+
+def _gather_into(src: torch.Tensor, idx: torch.Tensor, dst: torch.Tensor) -> None:
+    """``dst`` (viewed as ``(idx.numel(), *src.shape[1:])``) = ``src.index_select(0, idx)``, written in
+    place when ``dst`` is contiguous."""
+    if dst.is_contiguous():
+        torch.index_select(src, 0, idx, out=dst.view(-1, *src.shape[1:]))
+    else:
+        dst.copy_(src.index_select(0, idx).view(dst.shape))
 
 
 class _Scratch:
