@@ -15,6 +15,11 @@ import sys
 
 from PIL import Image, ImageDraw, ImageFont
 
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the checkout
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.cases import OPS  # noqa: E402  (the suite's case order)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 README = os.path.join(HERE, "README.md")
@@ -28,17 +33,6 @@ COLORS = {
     "torchvision": (214, 39, 40),
     "PIL": (127, 127, 127),
 }
-OPS = [
-    "warp",
-    "color_jitter",
-    "posterize",
-    "solarize",
-    "equalize",
-    "erase",
-    "cutmix",
-    "randaugment",
-    "pipeline",
-]
 
 
 def _normalize(result: dict) -> dict:
