@@ -14,7 +14,7 @@ import pytest
 import scipy.ndimage as ndi
 import torch
 import torch.nn.functional as TF
-from helpers import max_abs_diff, photo_batch, to_pil, to_tensor
+from helpers import max_abs_diff, photo_batch, to_pil, to_tensor, tv_inverse_affine
 from PIL import Image
 
 import gpuaug.functional as F
@@ -253,20 +253,6 @@ def test_rotate_90_is_rot90():
             assert max_abs_diff(out, torch.rot90(x, k, dims=(-2, -1))) == 0
 
 
-def _tv_inverse(center, angle, translate, scale, shear):
-    """torchvision.transforms.functional._get_inverse_affine_matrix (inverted=True), copied as the oracle."""
-    rot, sx, sy = math.radians(angle), math.radians(shear[0]), math.radians(shear[1])
-    (cx, cy), (tx, ty) = center, translate
-    a = math.cos(rot - sy) / math.cos(sy)
-    b = -math.cos(rot - sy) * math.tan(sx) / math.cos(sy) - math.sin(rot)
-    c = math.sin(rot - sy) / math.cos(sy)
-    d = -math.sin(rot - sy) * math.tan(sx) / math.cos(sy) + math.cos(rot)
-    m = [v / scale for v in (d, -b, 0.0, -c, a, 0.0)]
-    m[2] += m[0] * (-cx - tx) + m[1] * (-cy - ty) + cx
-    m[5] += m[3] * (-cx - tx) + m[4] * (-cy - ty) + cy
-    return m
-
-
 @pytest.mark.parametrize("params", [
     dict(angle=20.0, translate=(3.0, -2.0), scale=1.1, shear=(15.0, 0.0)),
     dict(angle=0.0, translate=(0.0, 0.0), scale=1.0, shear=(0.0, 20.0)),
@@ -278,7 +264,7 @@ def test_affine_follows_torchvision_semantics(params):
     h, w = 31, 41
     x = photo_batch(2, (h, w))
     ours = F.affine(x, interpolation="nearest", **params)
-    inv = _tv_inverse((w * 0.5, h * 0.5), -params["angle"], params["translate"], params["scale"],
+    inv = tv_inverse_affine((w * 0.5, h * 0.5), -params["angle"], params["translate"], params["scale"],
                       params["shear"])
     ref = torch.stack([to_tensor(to_pil(i).transform((w, h), Image.AFFINE, inv, resample=Image.NEAREST))
                        for i in x])

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from helpers import max_abs_diff, photo_batch, pil_map
+from helpers import max_abs_diff, photo_batch, pil_map, tv_inverse_affine
 from PIL import Image, ImageEnhance, ImageOps
 
 import gpuaug.backend as backend
@@ -241,21 +241,6 @@ def test_hflip_vflip_closed_form(batch):
     assert torch.equal(y, batch.flip(-2))
 
 
-def _tv_inverse(center, angle, translate, scale, shear):
-    """torchvision.transforms.functional._get_inverse_affine_matrix (inverted=True), copied as the oracle:
-    the PIL ``Image.transform`` data of ``F.affine(img, angle, translate, scale, shear, center)``."""
-    rot, sx, sy = math.radians(angle), math.radians(shear[0]), math.radians(shear[1])
-    (cx, cy), (tx, ty) = center, translate
-    a = math.cos(rot - sy) / math.cos(sy)
-    b = -math.cos(rot - sy) * math.tan(sx) / math.cos(sy) - math.sin(rot)
-    c = math.sin(rot - sy) / math.cos(sy)
-    d = -math.sin(rot - sy) * math.tan(sx) / math.cos(sy) + math.cos(rot)
-    m = [v / scale for v in (d, -b, 0.0, -c, a, 0.0)]
-    m[2] += m[0] * (-cx - tx) + m[1] * (-cy - ty) + cx
-    m[5] += m[3] * (-cx - tx) + m[4] * (-cy - ty) + cy
-    return m
-
-
 @pytest.mark.parametrize("center", [None, (10.0, 7.0)])
 def test_random_affine_is_torchvision_affine(batch, center):
     """Each sample's draw, replayed through torchvision's published inverse matrix on PIL (its
@@ -265,13 +250,13 @@ def test_random_affine_is_torchvision_affine(batch, center):
     y, params = layer(batch, return_params=True)
     c = (W * 0.5, H * 0.5) if center is None else center
     for i in range(batch.shape[0]):
-        inv = _tv_inverse(c, float(params["angle"][i]), params["translate"][i].tolist(),
+        inv = tv_inverse_affine(c, float(params["angle"][i]), params["translate"][i].tolist(),
                           float(params["scale"][i]), params["shear"][i].tolist())
         ref = pil_map(lambda im, inv=inv: im.transform((W, H), Image.AFFINE, inv, Image.NEAREST),
                       batch[i : i + 1])[0]
         assert (y[i] != ref).any(0).float().mean() < 0.01, i
         # the test can tell the rotation direction and the shear sign
-        inv = _tv_inverse(c, -float(params["angle"][i]), params["translate"][i].tolist(),
+        inv = tv_inverse_affine(c, -float(params["angle"][i]), params["translate"][i].tolist(),
                           float(params["scale"][i]), (-params["shear"][i]).tolist())
         wrong = pil_map(lambda im, inv=inv: im.transform((W, H), Image.AFFINE, inv, Image.NEAREST),
                         batch[i : i + 1])[0]
