@@ -48,7 +48,7 @@ DESCRIBE = {
 RANDOM_OPS = {"cutmix", "randaugment", "pipeline"}
 
 # Tolerance of a peer against gpuaug, in 0..255 units: (max abs diff, mean abs diff). Why each value:
-# - posterize, solarize, equalize, erase: integer ops, exact on uint8 (PIL is the oracle of CONTRACT.md).
+# - posterize, solarize, equalize, erase: integer ops, exact on uint8 (PIL is the oracle of docs/contract.md).
 # - warp: both sides sample bilinearly at the same points and round to nearest; one level where the two
 #   float computations land on either side of a .5, two at most.
 # - color_jitter: four ops in a row. gpuaug and PIL truncate to uint8 after every blend (PIL's
@@ -192,7 +192,7 @@ def draw_params(case: Case, seed: int, device: torch.device | str = "cpu") -> di
 def forward_matrix(
     angle_deg: torch.Tensor, scale: torch.Tensor, translate: torch.Tensor, size: tuple[int, int]
 ) -> torch.Tensor:
-    """(B, 2, 3) float32 forward maps (source -> output pixel coordinates, CONTRACT.md): rotation by
+    """(B, 2, 3) float32 forward maps (source -> output pixel coordinates, docs/contract.md): rotation by
     ``angle`` degrees counter-clockwise on screen (as PIL's ``Image.rotate``; y points down) and scaling
     about the image centre, then a translation in pixels."""
     h, w = size
@@ -237,7 +237,7 @@ def gpuaug_pipeline(size: int, generator: torch.Generator | None = None):
 
 
 def gpuaug_fn(case: Case, device: torch.device | str = "cpu"):
-    """gpuaug's side of a case: ``fn(x, params) -> output`` through the public API (CONTRACT.md names)."""
+    """gpuaug's side of a case: ``fn(x, params) -> output`` through the public API (docs/contract.md)."""
     import gpuaug.functional as F
 
     op = case.op

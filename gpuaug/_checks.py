@@ -1,6 +1,6 @@
 """Input validation and parameter normalisation shared by every public op.
 
-Contract (../shared/CONTRACT.md "Images"): images are ``(B, C, H, W)`` or ``(C, H, W)``; dtype uint8
+Contract (docs/contract.md "Images"): images are ``(B, C, H, W)`` or ``(C, H, W)``; dtype uint8
 (0..255) or floating (float32/float16/bfloat16, [0, 1]); C is 1 or 3. Per-sample parameters are a
 Python number or a tensor broadcastable to ``(B,)`` (``(B, k)`` for pairs). Nothing here synchronises
 with the device: range checks run only on Python numbers and CPU tensors.
@@ -19,7 +19,7 @@ IMAGE_DTYPES = (torch.uint8, *FLOAT_DTYPES)
 
 def check_image_dtype(dtype: torch.dtype, device: torch.device | None = None, name: str = "img") -> None:
     if dtype == torch.float64 and device is not None and device.type != "cuda":
-        return  # float64 on the CPU is tolerated (reference/oracle work); CONTRACT forbids it on CUDA only
+        return  # float64: CPU only (reference and oracle work; docs/contract.md)
     if dtype not in IMAGE_DTYPES:
         raise TypeError(
             f"{name} has dtype {dtype}; expected uint8, float32, float16 or bfloat16"

@@ -1,23 +1,48 @@
-"""The one place that decides which implementation runs an op.
+"""The one place that decides which implementation runs a primitive.
 
 Backends:
 - ``"auto"`` (default): Triton kernels for CUDA tensors, the vectorized torch path for CPU tensors.
 - ``"triton"``: Triton kernels everywhere; on CPU tensors they run through Triton's interpreter, which
   needs ``TRITON_INTERPRET=1`` in the environment before ``triton`` is imported (that is how CI tests them).
+  CPU tensors then take exactly the code path of CUDA tensors (no host-path shortcut anywhere).
 - ``"torch"``: the vectorized torch path everywhere (the reference the kernels are tested against).
 
 The environment variable ``GPUAUG_BACKEND`` sets the starting value.
+
+A primitive ``name`` lives in the family module of the same name in both trees:
+``gpuaug._torch.<family>.<name>`` and ``gpuaug.kernels.<family>.<name>`` (:data:`PRIMITIVES`). With
+backend ``"triton"`` a kernel module that fails to import is an error that says why; ``"auto"`` falls
+back to the torch path with one warning.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import warnings
 from collections.abc import Iterator
 
 import torch
 
 BACKENDS = ("auto", "triton", "torch")
+
+#: primitive -> family: ``gpuaug._torch.<family>`` and ``gpuaug.kernels.<family>`` both define it
+PRIMITIVES: dict[str, str] = {
+    "warp": "warp",
+    "apply_lut": "lut",
+    "equalize_lut": "lut",
+    "histogram": "histogram",
+    "erase": "erase",
+    "erase_noise": "erase",
+    "paste": "erase",
+    "grayscale": "color",
+    "gray_mean": "color",
+    "adjust_saturation": "color",
+    "adjust_sharpness": "color",
+    "adjust_hue": "color",
+    "normalize": "normalize",
+}
 
 
 def _check(name: str) -> str:
@@ -51,54 +76,46 @@ def backend(name: str) -> Iterator[None]:
 
 
 def use_triton(t: torch.Tensor) -> bool:
-    """True where the Triton kernels should run on this tensor under the current backend."""
+    """True where the Triton kernels run on this tensor under the current backend."""
     if _backend == "torch" or t.dtype == torch.float64:
-        return False  # float64 is a CPU-only reference dtype (CONTRACT: a TypeError on CUDA): torch path
+        return False  # float64 is a CPU-only reference dtype (a TypeError on CUDA): torch path
     if _backend == "triton":
         return True
     return t.is_cuda
 
 
-# Primitive -> (torch-path module, Triton-kernel module). The functional API calls ``op(name, tensor)``
-# and never imports an implementation itself. A kernel module that does not exist (yet) falls back to
-# the torch path; ``has_kernel`` tells which primitives really run in Triton.
-PRIMITIVES: dict[str, tuple[str, str]] = {
-    "warp": ("gpuaug._torch.warp", "gpuaug.kernels.warp"),
-    "apply_lut": ("gpuaug._torch.pixel", "gpuaug.kernels.lut"),
-    "histogram": ("gpuaug._torch.pixel", "gpuaug.kernels.histogram"),
-    "equalize_lut": ("gpuaug.functional.lut", "gpuaug.kernels.lut"),
-    "erase": ("gpuaug._torch.pixel", "gpuaug.kernels.erase"),
-    "erase_noise": ("gpuaug._torch.pixel", "gpuaug.kernels.erase"),
-    "paste": ("gpuaug._torch.pixel", "gpuaug.kernels.erase"),
-    "grayscale": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
-    "gray_mean": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
-    "adjust_saturation": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
-    "adjust_sharpness": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
-    "adjust_hue": ("gpuaug._torch.pixel", "gpuaug.kernels.color"),
-    "normalize": ("gpuaug._torch.pixel", "gpuaug.kernels.normalize"),
-}
+def host_path(t: torch.Tensor) -> bool:
+    """True where ``t`` takes the CPU host path (the torch path on a CPU tensor): only there may code read
+    device values on the host (masks, boxes) to skip work, as that costs no synchronization."""
+    return t.device.type == "cpu" and not use_triton(t)
+
+
+_failed: dict[str, str] = {}  # family -> why its kernel module did not import
 
 
 def _kernel(name: str):
-    import importlib
-
-    try:
-        module = importlib.import_module(PRIMITIVES[name][1])
-    except ImportError:
-        return None
-    return getattr(module, name, None)
-
-
-def has_kernel(name: str) -> bool:
-    return _kernel(name) is not None
+    family = PRIMITIVES[name]
+    if family not in _failed:
+        try:
+            return getattr(importlib.import_module(f"gpuaug.kernels.{family}"), name)
+        except ImportError as e:
+            _failed[family] = f"{type(e).__name__}: {e}"
+            if _backend == "auto":
+                warnings.warn(
+                    f"gpuaug: the Triton kernels of {family!r} do not import ({_failed[family]}); "
+                    "running the torch path instead", RuntimeWarning, stacklevel=3)
+    if _backend == "triton":
+        raise RuntimeError(
+            f"backend 'triton': the kernel module gpuaug.kernels.{family} does not import "
+            f"({_failed[family]}); check the installation (pip install -e . needs a setuptools with "
+            "wheel support) or use set_backend('torch')")
+    return None
 
 
 def op(name: str, t: torch.Tensor):
     """The implementation of primitive ``name`` for tensor ``t`` under the current backend."""
-    import importlib
-
     if use_triton(t):
         fn = _kernel(name)
         if fn is not None:
             return fn
-    return getattr(importlib.import_module(PRIMITIVES[name][0]), name)
+    return getattr(importlib.import_module(f"gpuaug._torch.{PRIMITIVES[name]}"), name)

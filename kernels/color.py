@@ -1,4 +1,4 @@
-"""Triton channel-mixing and stencil pixel ops: drop-ins for the same-named ``gpuaug._torch.pixel`` ones.
+"""Triton channel-mixing and stencil pixel ops: drop-ins for ``gpuaug._torch.color``.
 
 ``grayscale(img) -> (B, 1, H, W)`` same dtype: ITU-R 601-2 luma of an RGB batch; uint8 in PIL's fixed
   point ``(19595 R + 38470 G + 7471 B + 0x8000) >> 16`` (exact), floats ``0.299 R + 0.587 G + 0.114 B``.

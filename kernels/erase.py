@@ -1,4 +1,4 @@
-"""Triton erase / paste (random erasing, cutout, CutMix): drop-ins for ``gpuaug._torch.pixel`` erase, paste.
+"""Triton erase / paste (random erasing, cutout, CutMix): drop-ins for ``gpuaug._torch.erase``.
 
 ``erase(img, boxes, value) -> img'``
   img (B, C, H, W) uint8 / float32 / float16 / bfloat16, any strides; boxes (B, K, 4) float or int

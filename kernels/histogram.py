@@ -1,4 +1,4 @@
-"""Triton histogram per sample and channel, drop-in for ``gpuaug._torch.pixel.histogram``.
+"""Triton histogram per sample and channel, drop-in for ``gpuaug._torch.histogram``.
 
 ``histogram(img) -> int32 (B, C, 256)``: img uint8 (B, C, H, W), any strides;
 ``out[b, c, v] = #{(y, x): img[b, c, y, x] == v}``. Feeds equalize, autocontrast (min/max from the counts)

@@ -1,4 +1,4 @@
-"""Triton table lookup (the fused uint8 pointwise chain, one pass): drop-in for ``_torch.pixel.apply_lut``.
+"""Triton table lookup (the fused uint8 pointwise chain, one pass): drop-in for ``_torch.lut``.
 
 ``apply_lut(img, lut) -> uint8 (B, C, H, W)``
   img  uint8 (B, C, H, W), any strides; lut uint8 (B, C, 256) or (B, 1, 256) (one table for all channels),
@@ -89,7 +89,7 @@ def _equalize_lut_kernel(hist_ptr, lut_ptr, h_bc, l_bc):
 @register("equalize_lut")
 def equalize_lut(hist: torch.Tensor) -> torch.Tensor:
     """uint8 (B, C, 256) equalize tables from int32 (B, C, 256) counts, in one launch (the torch version,
-    ``gpuaug.functional.lut.equalize_lut``, is about a dozen tiny kernels): ``step = (total - count of the
+    ``gpuaug._torch.lut.equalize_lut``, is about a dozen tiny kernels): ``step = (total - count of the
     last non-empty bin) // 255``, ``lut[i] = (step // 2 + sum(h[:i])) // step`` clipped to 255, identity
     where step is 0. Counts per image must stay below 2**31 (int32)."""
     if hist.dim() != 3 or hist.shape[-1] != 256:

@@ -1,4 +1,4 @@
-"""Triton normalize: drop-in for ``gpuaug._torch.pixel.normalize``.
+"""Triton normalize: drop-in for ``gpuaug._torch.normalize.normalize``.
 
 ``normalize(img, scale, shift, dtype) -> (B, C, H, W) dtype``: ``img * scale + shift`` per sample and
 channel, computed in float32 and written as ``dtype`` (float32/float16/bfloat16); scale, shift float32 (B, C)

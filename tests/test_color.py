@@ -13,7 +13,8 @@ from PIL import ImageEnhance, ImageOps
 
 import gpuaug.functional as F
 from gpuaug._checks import empty_output
-from gpuaug._torch import pixel
+from gpuaug._torch import _common
+from gpuaug._torch import erase as erase_mod
 
 SIZE = (29, 41)
 B = 5
@@ -236,13 +237,16 @@ def test_single_image_and_empty_batch(name, rgb):
     assert empty.shape[0] == 0 and empty.shape[2:] == rgb.shape[2:]
 
 
-# one sample per chunk; two, with a ragged last chunk; 0: one shot, the code path CUDA tensors take
-@pytest.mark.parametrize("chunk", [2000, 8000, 0])
+# one sample per chunk; two, with a ragged last chunk; None: one shot, the code path CUDA tensors take
+@pytest.mark.parametrize("chunk", [2000, 8000, None])
 @pytest.mark.parametrize("name", list(ALL))
 def test_cpu_chunking_is_invisible(name, chunk, rgb, monkeypatch):
     xf = rgb.float() / 255
     ref, reff = ALL[name](rgb), ALL[name](xf)
-    monkeypatch.setattr(pixel, "_CHUNK", chunk)
+    if chunk is None:
+        monkeypatch.setattr(_common, "one_shot", lambda img: True)
+    else:
+        monkeypatch.setattr(_common, "CHUNK", chunk)
     assert torch.equal(ALL[name](rgb), ref)
     assert torch.equal(ALL[name](rgb.contiguous(memory_format=torch.channels_last)), ref)
     assert torch.equal(ALL[name](xf), reff)
@@ -360,8 +364,9 @@ def test_pil_oracle_is_sensitive(rgb):
 # erase / erase_noise / paste: the CPU box-by-box path (big images, few boxes) and the one-shot mask path
 # (CUDA's, also the CPU's for many small boxes) against PIL's paste, and against each other
 
-# ``box``: the box loop on any image; ``mask``: the one-shot path (what CUDA tensors and compile take)
-PATHS = {"box": [("_ELEMENTS_PER_BOX", 1)], "mask": [("_CHUNK", 0)]}
+# ``box``: the box loop on any image (the threshold of boxes per image lowered); ``mask``: the one-shot path
+# (what CUDA tensors and compile take)
+PATHS = {"box": (erase_mod, "_ELEMENTS_PER_BOX", 1), "mask": (_common, "one_shot", lambda img: True)}
 LAYOUTS = ["contiguous", "channels_last", "strided"]
 
 # float boxes: x0 <= x < x1 <=> ceil(x0) <= x < ceil(x1); overhanging, negative, empty, inverted, NaN
@@ -391,8 +396,7 @@ def _pil_box(box, w: int, h: int):
 @pytest.mark.parametrize("kind", LAYOUTS)
 @pytest.mark.parametrize("path", list(PATHS))
 def test_erase_paths_equal_pil_paste(path, kind, monkeypatch):
-    for attr, value in PATHS[path]:
-        monkeypatch.setattr(pixel, attr, value)
+    monkeypatch.setattr(*PATHS[path])
     x = _layout(photo_batch(3, (37, 53)), kind)
     before = x.clone()
     value = torch.tensor([[10, 200, 30], [255, 0, 7], [1, 2, 254]])
@@ -422,11 +426,9 @@ def test_erase_box_path_equals_mask_path(kind, monkeypatch):
         value = torch.tensor([[0.5, 126.5, 255.0], [3.49, 250.5, 0.0]]).repeat(2, 1) * (scale / 255)
         seed = torch.tensor([5, 6, 7, 2**31 - 2])
         with monkeypatch.context() as m:
-            m.setattr(pixel, "_ELEMENTS_PER_BOX", 1)
-            box = (F.erase(x, boxes, value), pixel.erase_noise(x, boxes, seed))
-        with monkeypatch.context() as m:
-            m.setattr(pixel, "_CHUNK", 0)
-            mask = (F.erase(x, boxes, value), pixel.erase_noise(x, boxes, seed))
+            m.setattr(*PATHS["box"])
+            box = (erase_mod.erase(x, boxes, value), erase_mod.erase_noise(x, boxes, seed))
+        mask = (erase_mod.erase_masked(x, boxes, value), erase_mod.erase_noise_masked(x, boxes, seed))
         for a, b in zip(box, mask):
             assert torch.equal(a, b) and a.stride() == b.stride() == empty_output(x).stride()
         assert not torch.equal(box[1], x)
@@ -435,8 +437,7 @@ def test_erase_box_path_equals_mask_path(kind, monkeypatch):
 @pytest.mark.parametrize("kind", LAYOUTS)
 @pytest.mark.parametrize("path", list(PATHS))
 def test_paste_paths_equal_pil(path, kind, monkeypatch):
-    for attr, value in PATHS[path]:
-        monkeypatch.setattr(pixel, attr, value)
+    monkeypatch.setattr(*PATHS[path])
     x = _layout(photo_batch(4, (37, 53)), kind)
     before = x.clone()
     partner = torch.tensor([2, 1, 3, 0])  # sample 1 pastes from itself
@@ -456,9 +457,9 @@ def test_paste_paths_equal_pil(path, kind, monkeypatch):
 
 
 def test_erase_noise_box_path_fills_only_the_boxes(monkeypatch):
-    monkeypatch.setattr(pixel, "_ELEMENTS_PER_BOX", 1)
+    monkeypatch.setattr(*PATHS["box"])
     x = photo_batch(3, (37, 53))
-    out = pixel.erase_noise(x, torch.tensor(BOXES_F), torch.tensor([1, 2, 3]))
+    out = erase_mod.erase_noise(x, torch.tensor(BOXES_F), torch.tensor([1, 2, 3]))
     inside = torch.zeros(3, 1, 37, 53, dtype=torch.bool)
     for b, bxs in enumerate(BOXES_F):
         for box in bxs:

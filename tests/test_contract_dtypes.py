@@ -1,4 +1,4 @@
-"""CONTRACT.md "Images" dtype rules, checked uniformly over every public functional op."""
+"""docs/contract.md "Images" dtype rules, checked uniformly over every public functional op."""
 
 import pytest
 import torch

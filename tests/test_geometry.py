@@ -1,4 +1,4 @@
-"""Geometry (CONTRACT.md "Geometry"): warp_affine and its wrappers against outside oracles.
+"""Geometry (docs/contract.md "Geometry"): warp_affine and its wrappers against outside oracles.
 
 Oracles: scipy.ndimage.affine_transform (every fill mode, order 0 / 1), PIL Image.rotate / transpose /
 Image.transform with torchvision's published affine formula, torch.flip / torch.rot90, and
@@ -151,9 +151,10 @@ def test_integer_maps_gather_path(monkeypatch, interpolation, fill_mode, dtype, 
             ref = scipy_warp(x[b].double().numpy(), m[b].double().numpy(), size, 0, SCIPY_MODE[fill_mode],
                              fill[b].double().numpy())
             np.testing.assert_array_equal(out[b].double().numpy(), ref.astype(np.float32))
-        monkeypatch.setattr(warp_module, "_GATHER_INTEGER_MAPS", False)
-        general = F.warp_affine(x, m, size, interpolation, fill_mode, fill)
-        monkeypatch.setattr(warp_module, "_GATHER_INTEGER_MAPS", True)
+        with monkeypatch.context() as mp:  # no map counts as integer: the general path
+            mp.setattr(warp_module, "_integer_map", lambda inv, ho, wo: (torch.zeros(len(inv), dtype=bool),
+                                                                         *[None] * 4))
+            general = F.warp_affine(x, m, size, interpolation, fill_mode, fill)
         assert used == [1]
         if dtype == torch.uint8 or interpolation == "nearest":
             assert torch.equal(out, general)
@@ -391,15 +392,17 @@ def test_memory_formats_and_views(photos):
 def test_nearest_planar_multi_sample_chunks(photos, monkeypatch, fill_mode):
     # the CPU gathers planar images one sample per chunk; other devices gather many samples at once
     # (per-channel offsets in the indices): both must give the same pixels
+    from gpuaug._checks import empty_output
     from gpuaug._torch import warp as warp_module
+    from gpuaug.functional.geometry import _as_matrix, _invert
 
     m = random_matrices(3, H, W, seed=12)
+    inv = _invert(_as_matrix(m, 3, torch.device("cpu")))
     fill = torch.tensor([[10.0, 200.0, 77.0], [255.0, 0.0, 128.0], [3.0, 90.0, 250.0]])
     for x, f in ((photos, fill), (photos.float() / 255, fill / 255)):
         ref = F.warp_affine(x, m, (21, 29), "nearest", fill_mode, f)
-        monkeypatch.setattr(warp_module, "_PLANAR_PER_SAMPLE", False)
-        out = F.warp_affine(x, m, (21, 29), "nearest", fill_mode, f)
-        monkeypatch.undo()
+        out = empty_output(x, (21, 29))  # all three samples in one chunk, as on CUDA
+        warp_module._nearest(x, inv, f.float(), fill_mode, out, 3, 21, torch.float32)
         assert torch.equal(out, ref)
         assert not torch.equal(out[0], out[1])  # distinct per-sample maps and fills reach the output
 

@@ -1,6 +1,6 @@
 """The Triton kernels (gpuaug.kernels) against outside oracles and against the torch path.
 
-Oracles: scipy.ndimage.map_coordinates for warp (its modes are the CONTRACT's fill modes), numpy
+Oracles: scipy.ndimage.map_coordinates for warp (its modes are the docs/contract.md's fill modes), numpy
 bincount / fancy indexing / slicing for histogram, LUT, erase and paste; and the torch-path primitive of the
 same name (gpuaug._torch.*) on the same inputs. Runs on a GPU, or on the CPU through Triton's interpreter:
 
@@ -39,7 +39,11 @@ from PIL import ImageEnhance, ImageOps  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
 from gpuaug import backend  # noqa: E402
-from gpuaug._torch import pixel as tpixel  # noqa: E402
+from gpuaug._torch import color as tcolor  # noqa: E402
+from gpuaug._torch import erase as terase  # noqa: E402
+from gpuaug._torch import histogram as thist  # noqa: E402
+from gpuaug._torch import lut as tlut  # noqa: E402
+from gpuaug._torch import normalize as tnorm  # noqa: E402
 
 DEVICE = torch.device("cpu" if INTERPRET else "cuda")
 MODES = ("constant", "edge", "reflect", "mirror", "wrap")
@@ -253,7 +257,7 @@ def test_apply_lut(kind, channels, lut_channels):
     out = klut.apply_lut(img, lut)
     assert out.dtype == torch.uint8 and out.shape == img.shape
     assert np.array_equal(out.cpu().numpy(), numpy_lut(img, lut))
-    ref = tpixel.apply_lut(img, lut)
+    ref = tlut.apply_lut(img, lut)
     assert torch.equal(out, ref) and out.stride() == ref.stride()
 
 
@@ -276,20 +280,20 @@ def test_histogram(kind, size):
     x = img.cpu().numpy()
     ref = np.stack([[np.bincount(x[b, c].ravel(), minlength=256) for c in range(3)] for b in range(2)])
     assert np.array_equal(out.cpu().numpy(), ref)
-    assert torch.equal(out, tpixel.histogram(img))
+    assert torch.equal(out, thist.histogram(img))
 
 
 def test_histogram_gray_and_empty():
     img = photos(3, (5, 3), gray=True)
     out = khist.histogram(img)
     assert out.shape == (3, 1, 256) and (out.sum(-1) == 15).all()
-    assert torch.equal(out, tpixel.histogram(img))
+    assert torch.equal(out, thist.histogram(img))
     assert khist.histogram(img[:0]).shape == (0, 1, 256)
 
 
 def test_equalize_three_launches_equals_pil():
     """histogram -> equalize_lut -> apply_lut (all kernels) against PIL ImageOps.equalize, torch's table."""
-    from gpuaug.functional.lut import equalize_lut as torch_equalize_lut
+    from gpuaug._torch.lut import equalize_lut as torch_equalize_lut
 
     img = photos(4, (23, 29))
     img[0] = 9  # one value: identity table
@@ -305,7 +309,7 @@ def test_equalize_three_launches_equals_pil():
 def test_histogram_per_pixel_atomics_variant(monkeypatch):
     img = layout(photos(2, (13, 17)), "channels_last")
     monkeypatch.setattr(khist, "ALGORITHM", "atomics")
-    assert torch.equal(khist.histogram(img), tpixel.histogram(img))
+    assert torch.equal(khist.histogram(img), thist.histogram(img))
 
 
 # --------------------------------------------------------------------------- grayscale, saturation, sharpness
@@ -342,8 +346,8 @@ def _same(out, ref, dtype, like=None):
 @pytest.mark.parametrize("kind", LAYOUTS)
 def test_grayscale_and_gray_mean(dtype, kind):
     img = layout(_as(photos(2, (13, 17)), dtype), kind)
-    _same(kcolor.grayscale(img), _ref(tpixel.grayscale, img), dtype, like=img)
-    mean, ref = kcolor.gray_mean(img), _ref(tpixel.gray_mean, img)
+    _same(kcolor.grayscale(img), _ref(tcolor.grayscale, img), dtype, like=img)
+    mean, ref = kcolor.gray_mean(img), _ref(tcolor.gray_mean, img)
     if dtype == torch.uint8:
         assert torch.equal(mean, ref)
     else:
@@ -354,14 +358,14 @@ def test_gray_mean_with_lut_gray_and_many_tiles():
     img = photos(2, (97, 101))  # > one interpreter block: several partial sums per sample
     for lut in (torch.randint(0, 256, (2, 3, 256), dtype=torch.uint8, device=DEVICE),
                 torch.randint(0, 256, (2, 1, 256), dtype=torch.uint8, device=DEVICE)):
-        assert torch.equal(kcolor.gray_mean(img, lut), tpixel.gray_mean(img, lut))
+        assert torch.equal(kcolor.gray_mean(img, lut), tcolor.gray_mean(img, lut))
     gray = photos(3, (13, 17), gray=True)
-    assert torch.equal(kcolor.gray_mean(gray), tpixel.gray_mean(gray))
+    assert torch.equal(kcolor.gray_mean(gray), tcolor.gray_mean(gray))
     assert torch.equal(kcolor.gray_mean(gray[:0]), torch.zeros(0, device=DEVICE))
 
 
 def test_grayscale_saturation_sharpness_vs_pil():
-    """Outside oracle: PIL convert("L"), ImageEnhance.Color / Sharpness, within CONTRACT's tolerances."""
+    """Outside oracle: PIL convert("L"), ImageEnhance.Color / Sharpness (tolerances: docs/contract.md)."""
     img = photos(3, (23, 29))
     assert max_abs_diff(kcolor.grayscale(img).cpu(), pil_map(lambda im: im.convert("L"), img.cpu())) <= 1
     for i, f in enumerate((0.0, 0.4, 1.8)):
@@ -379,8 +383,8 @@ def test_saturation_and_sharpness_match_torch_path(dtype, kind):
     img = layout(_as(photos(4, (13, 17)), dtype), kind)
     factor = torch.tensor([0.0, 0.5, 1.0, 1.9], device=DEVICE)  # per sample
     before = img.clone()
-    _same(kcolor.adjust_saturation(img, factor), _ref(tpixel.adjust_saturation, img, factor), dtype, like=img)
-    _same(kcolor.adjust_sharpness(img, factor), _ref(tpixel.adjust_sharpness, img, factor), dtype, like=img)
+    _same(kcolor.adjust_saturation(img, factor), _ref(tcolor.adjust_saturation, img, factor), dtype, like=img)
+    _same(kcolor.adjust_sharpness(img, factor), _ref(tcolor.adjust_sharpness, img, factor), dtype, like=img)
     assert torch.equal(img, before), "input modified"
 
 
@@ -388,10 +392,10 @@ def test_sharpness_small_images_and_gray():
     for size in ((2, 5), (3, 3), (1, 1)):  # under 3x3 nothing is smoothed; 3x3 has one inner pixel
         img = photos(2, size)
         factor = torch.tensor([0.3, 2.0], device=DEVICE)
-        _same(kcolor.adjust_sharpness(img, factor), _ref(tpixel.adjust_sharpness, img, factor), torch.uint8)
+        _same(kcolor.adjust_sharpness(img, factor), _ref(tcolor.adjust_sharpness, img, factor), torch.uint8)
     gray = photos(2, (13, 17), gray=True)
     factor = torch.tensor([0.3, 2.0], device=DEVICE)
-    _same(kcolor.adjust_sharpness(gray, factor), _ref(tpixel.adjust_sharpness, gray, factor), torch.uint8)
+    _same(kcolor.adjust_sharpness(gray, factor), _ref(tcolor.adjust_sharpness, gray, factor), torch.uint8)
     with pytest.raises(ValueError, match="C = 3"):
         kcolor.adjust_saturation(gray, factor)
 
@@ -417,13 +421,13 @@ def test_adjust_hue(kind):
     delta = torch.tensor([-0.5, -0.13, 0.25, 0.5], device=DEVICE)
     img = layout(u8, kind)
     out = kcolor.adjust_hue(img, delta)
-    assert max_abs_diff(out.cpu(), colorsys_hue(u8, delta.cpu())) <= 2  # CONTRACT: within 2 of HSV
-    ref = _ref(tpixel.adjust_hue, img, delta)
+    assert max_abs_diff(out.cpu(), colorsys_hue(u8, delta.cpu())) <= 2  # docs/contract.md: within 2 of HSV
+    ref = _ref(tcolor.adjust_hue, img, delta)
     assert max_abs_diff(out, ref) <= 1  # float32 ties of x.5 may round either way (GPU division)
     assert out.is_contiguous(memory_format=torch.channels_last) == (kind == "channels_last")
     for dtype in (torch.float32, torch.bfloat16):
         f = layout(_as(u8, dtype), kind)
-        ref = _ref(tpixel.adjust_hue, f, delta).float()
+        ref = _ref(tcolor.adjust_hue, f, delta).float()
         torch.testing.assert_close(kcolor.adjust_hue(f, delta).float(), ref, atol=ULP[dtype] * 2, rtol=0)
     with pytest.raises(ValueError, match="C = 3"):
         kcolor.adjust_hue(img[:, :1], delta)
@@ -447,7 +451,7 @@ def test_normalize(kind, dtype, out_dtype):
     ref = (img.cpu().double() / mx - m64) / s64
     atol = {torch.float32: 2e-6, torch.float16: 4e-3, torch.bfloat16: 3e-2}[out_dtype]
     torch.testing.assert_close(out.cpu().double(), ref, atol=atol, rtol=0)
-    _same(out, _ref(tpixel.normalize, img, scale, shift, out_dtype), out_dtype, like=img)
+    _same(out, _ref(tnorm.normalize, img, scale, shift, out_dtype), out_dtype, like=img)
     for fmt in (torch.channels_last, torch.contiguous_format):  # the loader's layout change in the same pass
         moved = knorm.normalize(img, scale, shift, out_dtype, fmt)
         assert moved.is_contiguous(memory_format=fmt) and torch.equal(moved, out)
@@ -489,11 +493,11 @@ def test_erase(kind, dtype):
     mx = 255.0 if dtype == torch.uint8 else 1.0
     value = torch.tensor([[0.5, 126.5, 255.0], [3.49, 250.5, 0.0]], device=DEVICE) * (mx / 255)  # ties
     out = kerase.erase(img, boxes, value)
-    assert out.dtype == dtype and out.stride() == tpixel.erase(img, boxes, value).stride()
+    assert out.dtype == dtype and out.stride() == terase.erase(img, boxes, value).stride()
     assert torch.equal(out.cpu(), slice_erase_ref(img, BOXES, value))
-    assert torch.equal(out, tpixel.erase(img, boxes, value))
+    assert torch.equal(out, terase.erase(img, boxes, value))
     int_boxes = torch.tensor([[[2, 3, 9, 20]], [[-3, -2, 4, 4]]], device=DEVICE)  # int64 boxes, K = 1
-    assert torch.equal(kerase.erase(img, int_boxes, value), tpixel.erase(img, int_boxes, value))
+    assert torch.equal(kerase.erase(img, int_boxes, value), terase.erase(img, int_boxes, value))
     no_boxes = torch.zeros(2, 0, 4, device=DEVICE)
     assert torch.equal(kerase.erase(img, no_boxes, value), img)
 
@@ -528,7 +532,7 @@ def test_paste(kind, dtype):
         cy = slice(max(math.ceil(y0), 0), max(min(math.ceil(y1), 13), 0))
         ref[b, :, cy, cx] = img.cpu()[int(partner[b]), :, cy, cx]
     assert torch.equal(out.cpu(), ref)
-    torch_ref = tpixel.paste(img, partner, box)
+    torch_ref = terase.paste(img, partner, box)
     assert torch.equal(out, torch_ref) and out.stride() == torch_ref.stride()
 
 
@@ -642,7 +646,7 @@ def test_backend_dispatches_to_kernels():
             assert backend.op(name, x) is getattr(kcolor, name)
         assert backend.op("normalize", x) is knorm.normalize
     with backend.backend("torch"):
-        assert backend.op("histogram", x) is tpixel.histogram
+        assert backend.op("histogram", x) is thist.histogram
 
 
 @pytest.mark.gpu

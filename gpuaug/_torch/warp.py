@@ -52,10 +52,6 @@ FILL_MODES = {
     "mirror": "mirror",
     "wrap": "grid-wrap",
 }
-# the integer-map fast path (tests switch it off to compare with the general path)
-_GATHER_INTEGER_MAPS = True
-# nearest, planar, CPU: one sample per chunk (tests switch it off to run the multi-sample path of CUDA)
-_PLANAR_PER_SAMPLE = True
 # a map counts as integer when the snapped one moves no output pixel's source by more than this
 _SNAP_PX = 1e-6
 # output pixels per CPU chunk, by interpolation (best of 2^14 .. 2^18 at 64 x 3 x 224 x 224 uint8)
@@ -91,7 +87,7 @@ def warp(
     if not img.dtype.is_floating_point:
         # keeps every blend in range (CUDA fill tensors are not range-checked upstream: no sync)
         fill = fill.clamp(0, torch.iinfo(img.dtype).max)
-    if img.device.type == "cpu" and _GATHER_INTEGER_MAPS:
+    if img.device.type == "cpu":
         # CPU only: reading the matrix here would be a host sync on CUDA
         ok, ax, tx, ay, ty = _integer_map(inv, ho, wo)
         n_ok = int(ok.sum())
@@ -130,6 +126,11 @@ def _general(img, inv, fill, interpolation, fill_mode, out, compute) -> None:
         chunk = _CHUNK_PX[interpolation]
         per = max(1, chunk // (ho * wo))
         rows = ho if per > 1 else max(1, min(ho, chunk // wo))
+        if interpolation == "nearest" and (img.shape[1] == 1 or memory_format_of(img) != torch.channels_last):
+            # planar nearest: one sample per chunk, so every gather writes one contiguous output plane and
+            # the indices need no per-channel or per-sample offsets (those full-size adds cost as much as
+            # the gather)
+            per, rows = 1, ho
     else:
         per, rows = b, ho
     run = _nearest if interpolation == "nearest" else _bilinear
@@ -142,14 +143,11 @@ def _nearest(img, inv, fill, fill_mode, out, per, rows, compute):
     hp, wp = h + 3, w + 3
     dev = img.device
     # channels_last: a channels-last buffer whose pixels (rows of C values) one index_select copies straight
-    # into the output's storage. Planar: a planar buffer and one gather per channel into the output plane;
-    # on the CPU one sample per chunk, so every gather writes one contiguous output plane and the indices
-    # need no per-channel or per-sample offsets (those full-size adds cost as much as the gather).
+    # into the output's storage. Planar: a planar buffer and one gather per channel into the output plane
+    # (one sample per chunk on the CPU, see _general), or one gather over all planes of a chunk.
     # (Packing the pixels into one wide element measured 2x slower: packing and unpacking 3 of 4 bytes
     # are strided copies.)
     cl = c > 1 and memory_format_of(img) == torch.channels_last
-    if not cl and dev.type == "cpu" and per > 1 and _PLANAR_PER_SAMPLE:
-        per, rows = 1, ho
     n0 = min(per, b)
     if cl:
         buf = torch.empty((n0, hp, wp, c), dtype=img.dtype, device=dev)

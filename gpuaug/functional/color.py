@@ -1,16 +1,15 @@
-"""Pixel ops (CONTRACT.md "Pixel ops"): pure, batched, per-sample parameters, no randomness.
+"""Pixel ops (docs/contract.md "Pixel ops"): pure, batched, per-sample parameters, no randomness.
 
 Images are ``(B, C, H, W)`` or ``(C, H, W)``, uint8 (0..255) or floating ([0, 1]); the output keeps shape,
 dtype, device and memory format; the input is never modified. Per-sample parameters are a number or a
 tensor broadcasting to ``(B,)``. Numbers and CPU tensors out of range are a ``ValueError`` naming the
 parameter (CUDA tensors are not inspected: that would synchronise).
 
-uint8: posterize, solarize, solarize_add, invert, equalize, autocontrast, adjust_brightness and
-adjust_contrast build one 256-entry table per image (and channel) on the device (``gpuaug.functional.lut``)
-and apply it with the ``apply_lut`` primitive; results equal PIL's (ImageOps / ImageEnhance, whose blend
-truncates toward zero after clipping). Floating images use the same formulas on [0, 1] in float32 and are
-cast back to their dtype; ``posterize`` and ``equalize`` act on the value quantized to 256 levels,
-``q = round(clamp(x, 0, 1) * 255)``, and return ``table(q) / 255``.
+posterize, solarize, solarize_add, invert, equalize, autocontrast, adjust_brightness and adjust_contrast
+are one-step chains of the pointwise engine (``gpuaug.functional.pointwise``): on uint8 one 256-entry table
+per image (and channel), PIL's results exactly (ImageOps / ImageEnhance, whose blend truncates toward zero
+after clipping); floating images use the same formulas on [0, 1]. The other ops call their primitive
+through ``gpuaug.backend``.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ from numbers import Real
 import torch
 
 from gpuaug import backend
-from gpuaug._checks import as_batch, check_range, max_value, parse_fill, per_sample
-from gpuaug.functional import lut as L
+from gpuaug._checks import FLOAT_DTYPES, as_batch, check_range, max_value, parse_fill, per_sample
+from gpuaug.functional.pointwise import check_param, pointwise_chain
 
 __all__ = [
     "adjust_brightness",
@@ -33,6 +32,7 @@ __all__ = [
     "autocontrast",
     "equalize",
     "erase",
+    "erase_noise",
     "invert",
     "normalize",
     "paste",
@@ -43,33 +43,9 @@ __all__ = [
 ]
 
 
-def _param(op: str, name: str, value, batch: torch.Tensor) -> torch.Tensor:
-    L.check_param(op, name, value, batch.dtype)
-    return per_sample(value, batch.shape[0], name, batch.device)
-
-
-def _apply(batch: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    return backend.op("apply_lut", batch)(batch, table)
-
-
-def _quantize(batch: torch.Tensor) -> torch.Tensor:
-    """Floating [0, 1] -> uint8 levels ``round(clamp(x, 0, 1) * 255)``."""
-    return (batch.float() * 255.0).round_().clamp_(0, 255).to(torch.uint8)
-
-
-def _dequantize(q: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    return (q.float() / 255.0).to(dtype)
-
-
-def _col(p: torch.Tensor) -> torch.Tensor:
-    return p.float().view(-1, 1, 1, 1)
-
-
-def _histogram_op(batch: torch.Tensor, build) -> torch.Tensor:
-    """uint8 table from the image's histogram; floats through the 256-level quantisation."""
-    q = batch if batch.dtype == torch.uint8 else _quantize(batch)
-    out = _apply(q, build(backend.op("histogram", q)(q)))
-    return out if batch.dtype == torch.uint8 else _dequantize(out, batch.dtype)
+def _chain(img: torch.Tensor, op: str, *params) -> torch.Tensor:
+    """One pointwise op as a one-step chain of the pointwise engine (``gpuaug.functional.pointwise``)."""
+    return pointwise_chain(img, [(op, list(params) if params else None)])
 
 
 def _need_rgb(batch: torch.Tensor, fn: str) -> None:
@@ -77,26 +53,23 @@ def _need_rgb(batch: torch.Tensor, fn: str) -> None:
         raise ValueError(f"{fn} needs an RGB image (C = 3), got img with C = {batch.shape[1]}")
 
 
+def _param(op: str, name: str, value, batch: torch.Tensor) -> torch.Tensor:
+    check_param(op, name, value, batch.dtype)
+    return per_sample(value, batch.shape[0], name, batch.device)
+
+
 # ---------------------------------------------------------------------------------------------------------
-# Table ops
+# Pointwise ops: one-step chains (on uint8 one table per image, PIL's results exactly)
 
 
 def posterize(img: torch.Tensor, bits) -> torch.Tensor:
     """Keep the top ``bits`` (integers 1..8, per sample) bits of every value (ImageOps.posterize)."""
-    batch, restore = as_batch(img)
-    table = L.posterize_lut(_param("posterize", "bits", bits, batch))
-    if batch.dtype == torch.uint8:
-        return restore(_apply(batch, table))
-    return restore(_dequantize(_apply(_quantize(batch), table), batch.dtype))
+    return _chain(img, "posterize", bits)
 
 
 def solarize(img: torch.Tensor, threshold) -> torch.Tensor:
     """``x >= threshold ? max - x : x`` (ImageOps.solarize); threshold in the image's range."""
-    batch, restore = as_batch(img)
-    t = _param("solarize", "threshold", threshold, batch)
-    if batch.dtype == torch.uint8:
-        return restore(_apply(batch, L.solarize_lut(t)))
-    return restore(L.solarize_fn(batch.float(), _col(t), 1.0).to(batch.dtype))
+    return _chain(img, "solarize", threshold)
 
 
 def solarize_add(img: torch.Tensor, addition, threshold=None) -> torch.Tensor:
@@ -105,28 +78,18 @@ def solarize_add(img: torch.Tensor, addition, threshold=None) -> torch.Tensor:
     addition in [-max, max] (uint8: non-integer sums round); threshold in the image's range, default 128
     (uint8) / 128/255 (floating).
     """
-    batch, restore = as_batch(img)
-    if threshold is None:
-        threshold = 128 if batch.dtype == torch.uint8 else 128 / 255
-    a = _param("solarize_add", "addition", addition, batch)
-    t = _param("solarize_add", "threshold", threshold, batch)
-    if batch.dtype == torch.uint8:
-        return restore(_apply(batch, L.solarize_add_lut(a, t)))
-    return restore(L.solarize_add_fn(batch.float(), _col(a), _col(t), 1.0).to(batch.dtype))
+    return _chain(img, "solarize_add", addition) if threshold is None else _chain(
+        img, "solarize_add", addition, threshold)
 
 
 def invert(img: torch.Tensor) -> torch.Tensor:
     """``max - x`` (ImageOps.invert)."""
-    batch, restore = as_batch(img)
-    if batch.dtype == torch.uint8:
-        return restore(_apply(batch, L.invert_lut(batch.shape[0], batch.device)))
-    return restore(L.invert_fn(batch.float(), 1.0).to(batch.dtype))
+    return _chain(img, "invert")
 
 
 def equalize(img: torch.Tensor) -> torch.Tensor:
     """Per image and channel histogram equalization (ImageOps.equalize exactly on uint8)."""
-    batch, restore = as_batch(img)
-    return restore(_histogram_op(batch, lambda h: backend.op("equalize_lut", h)(h)))
+    return _chain(img, "equalize")
 
 
 def autocontrast(img: torch.Tensor) -> torch.Tensor:
@@ -134,24 +97,12 @@ def autocontrast(img: torch.Tensor) -> torch.Tensor:
 
     Channels with a single value are left as they are. Floating: ``(x - min) / (max - min)``, not quantized.
     """
-    batch, restore = as_batch(img)
-    if batch.dtype == torch.uint8:
-        return restore(_histogram_op(batch, L.autocontrast_lut))
-    if batch.numel() == 0:
-        return restore(batch.clone(memory_format=torch.preserve_format))
-    x = batch.float()
-    lo = x.amin((2, 3), keepdim=True)
-    hi = x.amax((2, 3), keepdim=True)
-    return restore(L.stretch_fn(x, lo, hi, 1.0).clamp_(0, 1).to(batch.dtype))
+    return _chain(img, "autocontrast")
 
 
 def adjust_brightness(img: torch.Tensor, factor) -> torch.Tensor:
     """Blend with black (ImageEnhance.Brightness): ``clamp(factor * x)``; factor >= 0 (1 = unchanged)."""
-    batch, restore = as_batch(img)
-    f = _param("brightness", "factor", factor, batch)
-    if batch.dtype == torch.uint8:
-        return restore(_apply(batch, L.brightness_lut(f)))
-    return restore(L.blend_fn(batch.float(), 0.0, _col(f), 1.0).to(batch.dtype))
+    return _chain(img, "brightness", factor)
 
 
 def adjust_contrast(img: torch.Tensor, factor) -> torch.Tensor:
@@ -160,12 +111,7 @@ def adjust_contrast(img: torch.Tensor, factor) -> torch.Tensor:
     uint8: the mean is PIL's, rounded to an integer; floating: the plain mean of the float gray image.
     C = 1 images are their own grayscale.
     """
-    batch, restore = as_batch(img)
-    f = _param("contrast", "factor", factor, batch)
-    mean = backend.op("gray_mean", batch)(batch)
-    if batch.dtype == torch.uint8:
-        return restore(_apply(batch, L.contrast_lut(f, mean)))
-    return restore(L.blend_fn(batch.float(), _col(mean), _col(f), 1.0).to(batch.dtype))
+    return _chain(img, "contrast", factor)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -236,12 +182,20 @@ def _channel_values(value, name: str, batch: torch.Tensor) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float32).to(batch.device, non_blocking=True).reshape(1, -1)
 
 
-def normalize(img: torch.Tensor, mean, std) -> torch.Tensor:
+def normalize(img: torch.Tensor, mean, std, *, dtype: torch.dtype | None = None,
+              memory_format: torch.memory_format | None = None) -> torch.Tensor:
     """``(x - mean) / std`` per channel; mean/std a number, (C,) or (B, C), on the [0, 1] scale.
 
-    Output is floating: the input's dtype for floating images; uint8 images are scaled to [0, 1] first and
-    give float32. ``std`` 0 is a ``ValueError``.
+    Output is floating: ``dtype`` (float32, float16 or bfloat16; default the input's dtype for floating
+    images, float32 for uint8 images, which are scaled to [0, 1] first), in ``memory_format`` (default the
+    input's; ``torch.channels_last`` lays the batch out for the model in the same pass). ``std`` 0 is a
+    ``ValueError``.
     """
+    if dtype is not None and dtype not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float32, float16 or bfloat16, got {dtype}")
+    if memory_format not in (None, torch.contiguous_format, torch.channels_last):
+        raise ValueError(f"memory_format must be torch.contiguous_format or torch.channels_last, "
+                         f"got {memory_format}")
     batch, restore = as_batch(img)
     m = _channel_values(mean, "mean", batch)
     s = _channel_values(std, "std", batch)
@@ -250,11 +204,14 @@ def normalize(img: torch.Tensor, mean, std) -> torch.Tensor:
             raise ValueError("std must be non-zero, got a tensor with a zero")
     elif (std == 0) if isinstance(std, Real) else any(v == 0 for v in std):
         raise ValueError(f"std must be non-zero, got {std!r}")
-    out_dtype = torch.float32 if batch.dtype == torch.uint8 else batch.dtype
+    out_dtype = dtype or (torch.float32 if batch.dtype == torch.uint8 else batch.dtype)
     # (x / max - mean) / std as one multiply-add: x * (1 / (max * std)) + (-mean / std)
     scale = (1.0 / (max_value(batch.dtype) * s)).expand(batch.shape[0], batch.shape[1])
     shift = (-m / s).expand(batch.shape[0], batch.shape[1])
-    return restore(backend.op("normalize", batch)(batch, scale, shift, out_dtype))
+    out = backend.op("normalize", batch)(batch, scale, shift, out_dtype, memory_format)
+    if memory_format is None:
+        return restore(out)
+    return out[0] if img.dim() == 3 else out
 
 
 def _boxes(boxes, b: int, name: str, device, rank: int) -> torch.Tensor:
@@ -293,9 +250,27 @@ def erase(img: torch.Tensor, boxes, value=0) -> torch.Tensor:
     return restore(backend.op("erase", batch)(batch, bx, v))
 
 
+def erase_noise(img: torch.Tensor, boxes, seed) -> torch.Tensor:
+    """Fill boxes (as :func:`erase`) with uniform noise over the image's range (uint8 0..255, floats
+    [0, 1)), regenerated from the per-sample integer ``seed`` (a number or an int tensor (B,)): the same
+    seed gives the same noise on one backend (the torch path hashes (seed, pixel); the Triton kernel draws
+    ``tl.rand``), without generator state or a host sync."""
+    batch, restore = as_batch(img)
+    b = batch.shape[0]
+    bx = _boxes(boxes, b, "boxes", batch.device, 3)
+    if isinstance(seed, torch.Tensor):
+        if seed.dtype.is_floating_point or seed.is_complex() or seed.dtype == torch.bool:
+            raise TypeError(f"seed must be an integer tensor, got dtype {seed.dtype}")
+        sd = per_sample(seed, b, "seed", batch.device, torch.int64)
+    elif isinstance(seed, int) and not isinstance(seed, bool):
+        sd = torch.full((b,), seed, dtype=torch.int64, device=batch.device)
+    else:
+        raise TypeError(f"seed must be an int or an integer tensor (B,), got {type(seed).__name__}")
+    return restore(backend.op("erase_noise", batch)(batch, bx, sd))
+
+
 def paste(img: torch.Tensor, partner, box) -> torch.Tensor:
-    """CutMix helper (not in CONTRACT.md): ``out[b] = img[b]`` with the region ``box[b]`` copied from
-    ``img[partner[b]]``.
+    """CutMix's paste: ``out[b] = img[b]`` with the region ``box[b]`` copied from ``img[partner[b]]``.
 
     partner: int tensor (B,) of sample indices. box: (B, 4) or (4,) x0, y0, x1, y1 in pixels (x1, y1
     exclusive, clipped; same pixel rule as :func:`erase`). The pasted area fraction, needed for the label

@@ -1,4 +1,4 @@
-"""Geometric ops (CONTRACT.md "Geometry"): every op is one affine resampling through ``warp_affine``.
+"""Geometric ops (docs/contract.md "Geometry"): every op is one affine resampling through ``warp_affine``.
 
 Coordinates: pixel ``(x, y)`` = (column, row), pixel centres at integers, origin top-left, y down.
 Matrices are FORWARD maps, source -> output, as OpenCV ``warpAffine`` and kornia ``warp_affine``: output
@@ -44,6 +44,9 @@ __all__ = [
     "vflip",
     "vflip_matrix",
     "warp_affine",
+    "warp_boxes",
+    "warp_keypoints",
+    "warp_masks",
 ]
 
 FILL_MODES = tuple(_FILL_MODES)
@@ -271,6 +274,67 @@ def resized_crop(img, boxes, size, interpolation="bilinear", fill_mode="constant
     out_size = _size(size, "size")
     m = resized_crop_matrix(x.shape[0], boxes, out_size, x.device)
     return warp_affine(img, m, out_size, interpolation, fill_mode, fill)
+
+
+# ------------------------------------------------------------------------------------------- targets
+
+
+def warp_masks(masks: torch.Tensor, matrix, size, fill_mode: str = "constant", mask_fill=0) -> torch.Tensor:
+    """Masks through the forward ``matrix`` (as :func:`warp_affine`): nearest, ``mask_fill`` outside.
+
+    masks: (B, H, W) or (B, M, H, W), any integer, bool or floating dtype (integer ids exact below 2**24);
+    matrix: (B, 3, 3) / (B, 2, 3) forward; size: (H_out, W_out). Returns masks of that size and dtype."""
+    if not isinstance(masks, torch.Tensor):
+        raise TypeError(f"masks must be a torch.Tensor, got {type(masks).__name__}")
+    if masks.dim() not in (3, 4):
+        raise ValueError(f"masks must be (B, H, W) or (B, K, H, W), got shape {tuple(masks.shape)}")
+    m4 = masks if masks.dim() == 4 else masks.unsqueeze(1)
+    b, k, h, w = m4.shape
+    m = _as_matrix(matrix, b, masks.device)
+    size = _size(size, "size")
+    # uint8 masks warp as uint8; everything else as float32 (exact for integer ids below 2**24).
+    work = torch.uint8 if masks.dtype in (torch.uint8, torch.bool) else torch.float32
+    flat = m4.reshape(b * k, 1, h, w).to(work)
+    if b * k == 0:
+        out = flat.new_empty((b * k, 1, *size))
+    else:
+        mk = m.repeat_interleave(k, 0)
+        fill_t = torch.full((b * k, 1), float(mask_fill), dtype=torch.float32, device=masks.device)
+        out = _warp_forward(flat, mk, size, "nearest", fill_mode, fill_t)
+    out = out.reshape(b, k, *size).to(masks.dtype)
+    return out if masks.dim() == 4 else out[:, 0]
+
+
+def warp_boxes(boxes: torch.Tensor, matrix, size) -> torch.Tensor:
+    """Boxes (B, K, 4) x0, y0, x1, y1 in pixels (x1, y1 exclusive) through the forward ``matrix``
+    ((B, 3, 3) / (B, 2, 3)): the enclosing box of the 4 moved corners, clipped to ``size`` (H_out, W_out)."""
+    if not isinstance(boxes, torch.Tensor) or boxes.dim() != 3 or boxes.shape[-1] != 4:
+        raise ValueError(f"boxes must be a (B, K, 4) tensor, got {getattr(boxes, 'shape', boxes)!r}")
+    bx = boxes.to(torch.float32) - 0.5  # box edges in pixel-centre coordinates
+    x0, y0, x1, y1 = bx.unbind(-1)
+    cx = torch.stack([x0, x1, x1, x0], -1)
+    cy = torch.stack([y0, y0, y1, y1], -1)
+    size = _size(size, "size")
+    mm = _as_matrix(matrix, boxes.shape[0], boxes.device).float()[:, None]
+    nx = mm[..., 0, 0:1] * cx + mm[..., 0, 1:2] * cy + mm[..., 0, 2:3]
+    ny = mm[..., 1, 0:1] * cx + mm[..., 1, 1:2] * cy + mm[..., 1, 2:3]
+    h, w = size
+    # Python bounds: a bound tensor built from a list would be a pageable host-to-device copy on CUDA
+    out = torch.stack([(nx.amin(-1) + 0.5).clamp(0, w), (ny.amin(-1) + 0.5).clamp(0, h),
+                       (nx.amax(-1) + 0.5).clamp(0, w), (ny.amax(-1) + 0.5).clamp(0, h)], -1)
+    return out.round().to(boxes.dtype) if not boxes.is_floating_point() else out.to(boxes.dtype)
+
+
+def warp_keypoints(keypoints: torch.Tensor, matrix) -> torch.Tensor:
+    """Keypoints (B, K, 2) (x, y) in pixel coordinates, moved by the forward ``matrix`` (not clipped)."""
+    if not isinstance(keypoints, torch.Tensor) or keypoints.dim() != 3 or keypoints.shape[-1] != 2:
+        raise ValueError(
+            f"keypoints must be a (B, K, 2) tensor, got {getattr(keypoints, 'shape', keypoints)!r}"
+        )
+    mm = _as_matrix(matrix, keypoints.shape[0], keypoints.device).float()
+    p = keypoints.to(torch.float32)
+    out = p @ mm[:, :2, :2].transpose(1, 2) + mm[:, None, :2, 2]
+    return out.to(keypoints.dtype) if keypoints.is_floating_point() else out.round().to(keypoints.dtype)
 
 
 # ------------------------------------------------------------------------------------------- helpers

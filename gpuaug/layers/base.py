@@ -1,15 +1,22 @@
 """The base of every augmentation layer: argument checks, per-sample sampling, gating, replay, config.
 
-A layer works in three separate steps (CONTRACT.md "Random layers"):
+A layer works in three separate steps (docs/contract.md "Random layers"):
 
 1. ``sample(shape, device)`` draws the raw per-sample parameters, a dict of ``(B, ...)`` tensors on the
    image's device, from the layer's ``generator`` (or the global one). ``params["apply"]`` is the
    per-sample gate ``rand < p``. With ``same_on_batch`` one set is drawn and expanded to the batch.
-2. ``apply(img, params, ...)`` is deterministic: it turns the raw parameters into identity parameters
-   where ``apply`` is false (identity matrix, factor 1, identity table) and runs the op once on the batch.
-   Replaying ``params`` on another tensor of the same shape gives the same transform.
-3. ``forward`` = ``sample`` + ``apply`` in training mode; ``eval()`` is the identity (deterministic
+2. ``_transform(img, params, targets)`` is deterministic: it turns the raw parameters into identity
+   parameters where ``apply`` is false (identity matrix, factor 1, identity table), runs the op once on the
+   batch and returns ``(img, targets)``. ``apply(img, params, ...)`` replays a draw on another batch.
+3. ``forward`` = ``sample`` + ``_transform`` in training mode; ``eval()`` is the identity (deterministic
    layers such as ``Normalize`` still apply). ``layer.last_params`` keeps the last draw.
+
+Every layer, container, mixer and policy has ONE call signature (docs/contract.md, "Targets")::
+
+    forward(img, labels=None, *, masks=None, boxes=None, box_labels=None, keypoints=None,
+            return_params=False)
+
+``targets`` inside the layers is a dict holding the given targets (of :data:`TARGETS`) as batches.
 
 Nothing here reads a device tensor on the host: the gate and parameters stay on the device.
 """
@@ -24,9 +31,6 @@ import torch
 from torch import nn
 
 from gpuaug import _checks
-
-KINDS = ("geometric", "pointwise", "pixel", "mix", "container")
-
 
 # ----------------------------------------------------------------------------------------------- checks
 
@@ -256,12 +260,21 @@ def format_config(cfg: dict, indent: int = 0) -> str:
 # ------------------------------------------------------------------------------------------------ layer
 
 
+#: the targets a layer takes by keyword, in the order they are returned
+TARGETS = ("labels", "masks", "boxes", "box_labels", "keypoints")
+
+
+def spatial(targets: dict) -> bool:
+    """True if ``targets`` holds anything that moves with the pixels (masks, boxes, keypoints)."""
+    return any(k in targets for k in ("masks", "boxes", "keypoints"))
+
+
 class RandomLayer(nn.Module):
-    """Base of every layer. Subclasses set ``kind`` and implement ``_draw`` and ``apply``.
+    """Base of every layer. Subclasses set ``kind`` and implement ``_draw`` and ``_transform``.
 
     ``kind``: ``"geometric"`` (a per-sample matrix; also implements ``matrix`` and ``output_size``),
     ``"pointwise"`` (a per-sample 256-entry table on uint8; also implements ``lut_steps``), ``"pixel"``
-    (any other image op), ``"mix"`` (CutMix/MixUp: takes and returns labels), ``"container"``.
+    (any other image op), ``"mix"`` (CutMix/MixUp: mixes samples and their labels), ``"container"``.
     """
 
     kind = "pixel"
@@ -307,51 +320,109 @@ class RandomLayer(nn.Module):
         return expand_params(params, batch) if self.same_on_batch else params
 
     # -- applying -------------------------------------------------------------------------------------
-    def _transform(self, img: torch.Tensor, params: dict, masks, boxes, keypoints) -> tuple:
-        """Deterministic op on a (B, C, H, W) batch; returns (img, masks, boxes, keypoints)."""
+    def _transform(self, img: torch.Tensor, params: dict, targets: dict) -> tuple[torch.Tensor, dict]:
+        """Deterministic op on a (B, C, H, W) batch and its targets; returns ``(img, targets)``."""
         raise NotImplementedError
 
-    def apply(self, img: torch.Tensor, params: dict, masks=None, boxes=None, keypoints=None):
-        """Replay ``params`` (from ``sample``, ``last_params`` or ``return_params=True``) on ``img``.
+    def _eval(self, img: torch.Tensor, targets: dict) -> tuple[torch.Tensor, dict]:
+        """What eval mode does: nothing, except in deterministic layers (and containers holding them)."""
+        if self.deterministic:
+            return self._transform(img, self.sample(img.shape, img.device), targets)
+        return img, targets
 
-        Same return convention as ``forward``; runs in eval mode too.
+    def apply(self, img: torch.Tensor, params: dict, labels=None, *, masks=None, boxes=None,
+              box_labels=None, keypoints=None):
+        """Replay ``params`` (from ``sample``, ``last_params`` or ``return_params=True``) on ``img`` and the
+        targets given; same return convention as ``forward``, in eval mode too."""
+        call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__)
+        return call.finish(*self._transform(call.batch, params, call.targets), None, False)
+
+    def forward(self, img: torch.Tensor, labels=None, *, masks=None, boxes=None, box_labels=None,
+                keypoints=None, return_params: bool = False):
+        """Augment ``img`` ((B, C, H, W) or (C, H, W)) and the targets given (docs/contract.md).
+
+        ``labels`` ((B,) class ids or (B, K) soft labels) may be positional; every other target is a
+        keyword: ``masks`` (B, H, W) or (B, M, H, W), ``boxes`` (B, K, 4), ``box_labels`` (B, K),
+        ``keypoints`` (B, K, 2). Returns the image alone, or a tuple: the image, then the targets given in
+        the order labels, masks, boxes, box_labels, keypoints; ``return_params=True`` appends the drawn
+        parameters (``None`` in eval mode).
         """
-        batch, restore = _checks.as_batch(img)
-        single = img.dim() == 3
-        result = self._transform(batch, params, *_targets_as_batch(single, masks, boxes, keypoints))
-        return _finish(result, restore, single, (masks, boxes, keypoints), None, False)
-
-    def forward(self, img: torch.Tensor, masks=None, boxes=None, keypoints=None, return_params: bool = False):
-        """Augment ``img`` ((B, C, H, W) or (C, H, W)); targets by keyword (see CONTRACT.md).
-
-        Returns the image, or a tuple (image, given targets in the order masks, boxes, keypoints);
-        with ``return_params=True`` the drawn parameters are appended (``None`` in eval mode).
-        """
-        batch, restore = _checks.as_batch(img)
-        single = img.dim() == 3
-        tg = _targets_as_batch(single, masks, boxes, keypoints)
-        if not self.training and not self.deterministic:
-            params = None
-            result = (batch, *tg)
-        else:
-            params = self.sample(batch.shape, batch.device)
+        call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__)
+        if self.training:
+            params = self.sample(call.batch.shape, call.batch.device)
             self.last_params = params
-            result = self._transform(batch, params, *tg)
-        return _finish(result, restore, single, (masks, boxes, keypoints), params, return_params)
+            out = self._transform(call.batch, params, call.targets)
+        else:
+            params = None
+            out = self._eval(call.batch, call.targets)
+        return call.finish(*out, params, return_params)
 
 
-def _targets_as_batch(single: bool, masks, boxes, keypoints):
-    if not single:
-        return masks, boxes, keypoints
-    return tuple(None if t is None else t.unsqueeze(0) for t in (masks, boxes, keypoints))
+class _Call:
+    """One call's image and targets as batches (validated), and the way back to the caller's shapes."""
+
+    def __init__(self, img, labels, masks, boxes, box_labels, keypoints, who: str):
+        self.batch, self.restore = _checks.as_batch(img)
+        self.single = img.dim() == 3
+        given = {"labels": labels, "masks": masks, "boxes": boxes, "box_labels": box_labels,
+                 "keypoints": keypoints}
+        self.given = [k for k in TARGETS if given[k] is not None]
+        if labels is not None:
+            _check_labels(labels, who)
+        self.targets = {k: _as_batch_target(k, given[k], self.single) for k in self.given}
+        _check_targets(self.batch, self.targets)
+
+    def finish(self, img: torch.Tensor, targets: dict, params, return_params: bool):
+        out = [self.restore(img)]
+        for k in self.given:
+            t = targets[k]
+            out.append(t[0] if self.single and isinstance(t, torch.Tensor) else t)
+        if return_params:
+            out.append(params)
+        return out[0] if len(out) == 1 else tuple(out)
 
 
-def _finish(result, restore, single: bool, given, params, return_params: bool):
-    img, *tg = result
-    out = [restore(img)]
-    for t, g in zip(tg, given):
-        if g is not None:
-            out.append(t[0] if single else t)
-    if return_params:
-        out.append(params)
-    return out[0] if len(out) == 1 else tuple(out)
+def _check_labels(labels, who: str) -> None:
+    """labels: (B,) integer class ids or (B, K) floating soft labels; anything else (a mask given
+    positionally, a dict) is an error that says how to pass it."""
+    ok = isinstance(labels, torch.Tensor) and (
+        (labels.dim() <= 1 and not labels.is_floating_point() and not labels.is_complex()
+         and labels.dtype != torch.bool)
+        or (labels.dim() == 2 and labels.is_floating_point()))
+    if not ok:
+        what = (f"a tensor of shape {tuple(labels.shape)} and dtype {labels.dtype}"
+                if isinstance(labels, torch.Tensor) else f"a {type(labels).__name__}")
+        raise ValueError(
+            f"{who}: the second positional argument is labels ((B,) integer class ids or (B, K) floating "
+            f"soft labels), got {what}; pass masks, boxes, box_labels and keypoints by keyword "
+            "(e.g. masks=...)")
+
+
+def _as_batch_target(name: str, t, single: bool):
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    return t.unsqueeze(0) if single else t
+
+
+_TARGET_DIMS = {"labels": (1, 2), "masks": (3, 4), "boxes": (3,), "box_labels": (2,), "keypoints": (3,)}
+
+
+def _check_targets(batch: torch.Tensor, targets: dict) -> None:
+    """Every target has the image's batch size; masks its H and W; boxes (B, K, 4), keypoints (B, K, 2)."""
+    b, _, h, w = batch.shape
+    for name, t in targets.items():
+        if t.dim() not in _TARGET_DIMS[name]:
+            raise ValueError(f"{name} must have {' or '.join(map(str, _TARGET_DIMS[name]))} dimensions "
+                             f"(batched), got shape {tuple(t.shape)}")
+        if t.shape[0] != b:
+            raise ValueError(f"{name} must have one entry per sample ({b}), got shape {tuple(t.shape)}")
+        if name == "masks" and tuple(t.shape[-2:]) != (h, w):
+            raise ValueError(f"masks must have the image's height and width {(h, w)}, got shape "
+                             f"{tuple(t.shape)}")
+        if name in ("boxes", "keypoints") and t.shape[-1] != (4 if name == "boxes" else 2):
+            raise ValueError(f"{name} must be (B, K, {4 if name == 'boxes' else 2}), got shape "
+                             f"{tuple(t.shape)}")
+    bl, bx = targets.get("box_labels"), targets.get("boxes")
+    if bl is not None and bx is not None and bl.shape[:2] != bx.shape[:2]:
+        raise ValueError(f"box_labels must be (B, K) with the K of boxes, got {tuple(bl.shape)} for boxes "
+                         f"{tuple(bx.shape)}")

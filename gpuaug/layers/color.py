@@ -1,7 +1,7 @@
 """Pixel layers: color jitter, single color ops, the uint8 pointwise ops, erasing, Normalize.
 
 Pointwise layers (brightness, contrast, posterize, solarize, equalize, autocontrast, invert) describe
-themselves as steps of ``gpuaug.functional.lut.pointwise_chain``: on uint8 a chain of them is one
+themselves as steps of ``gpuaug.functional.pointwise_chain``: on uint8 a chain of them is one
 256-entry table per image and channel, and Compose fuses consecutive ones into one pass. A sample that is
 not selected gets the identity parameter (factor 1, 8 bits) or, for ops without a parameter, an identity
 table. The other layers call the functional ops with identity factors (1, hue 0) where not selected.
@@ -15,16 +15,8 @@ from numbers import Real
 
 import torch
 
-from gpuaug import _checks, backend
-from gpuaug.functional import lut as flut
+from gpuaug import functional as F
 from gpuaug.layers.base import RandomLayer, Sampler, check_int, check_number, to_range
-
-
-def _F():
-    # imported lazily: gpuaug.functional.color is written in parallel and imports lut
-    from gpuaug.functional import color
-
-    return color
 
 
 def _factor_range(value, name: str, center: float = 1.0, bound: float = math.inf):
@@ -61,10 +53,10 @@ class _Pointwise(RandomLayer):
 
     @staticmethod
     def run_steps(img: torch.Tensor, steps: list) -> torch.Tensor:
-        return flut.pointwise_chain(img, steps)
+        return F.pointwise_chain(img, steps)
 
-    def _transform(self, img, params, masks, boxes, keypoints):
-        return self.run_steps(img, self.lut_steps(params, img)), masks, boxes, keypoints
+    def _transform(self, img, params, targets):
+        return self.run_steps(img, self.lut_steps(params, img)), targets
 
 
 class RandomBrightness(_Pointwise):
@@ -194,11 +186,11 @@ class RandomSaturation(RandomLayer):
     def _draw(self, s, shape):
         return {"factor": s.uniform(*self.saturation)}
 
-    def _transform(self, img, params, masks, boxes, keypoints):
+    def _transform(self, img, params, targets):
         if img.shape[1] == 1:  # gray stays gray (as torchvision's layer)
-            return img.clone(memory_format=torch.preserve_format), masks, boxes, keypoints
+            return img.clone(memory_format=torch.preserve_format), targets
         f = _gated(params["apply"], params["factor"], 1.0)
-        return _F().adjust_saturation(img, f), masks, boxes, keypoints
+        return F.adjust_saturation(img, f), targets
 
 
 class RandomHue(RandomLayer):
@@ -215,11 +207,11 @@ class RandomHue(RandomLayer):
     def _draw(self, s, shape):
         return {"delta": s.uniform(*self.hue)}
 
-    def _transform(self, img, params, masks, boxes, keypoints):
+    def _transform(self, img, params, targets):
         if img.shape[1] == 1:  # a gray image has no hue
-            return img.clone(memory_format=torch.preserve_format), masks, boxes, keypoints
+            return img.clone(memory_format=torch.preserve_format), targets
         d = _gated(params["apply"], params["delta"], 0.0)
-        return _F().adjust_hue(img, d), masks, boxes, keypoints
+        return F.adjust_hue(img, d), targets
 
 
 class RandomGrayscale(RandomLayer):
@@ -229,11 +221,11 @@ class RandomGrayscale(RandomLayer):
     def __init__(self, p=0.1, generator=None, same_on_batch=False):
         super().__init__(p=p, generator=generator, same_on_batch=same_on_batch)
 
-    def _transform(self, img, params, masks, boxes, keypoints):
+    def _transform(self, img, params, targets):
         if img.shape[1] == 1:
-            return img.clone(memory_format=torch.preserve_format), masks, boxes, keypoints
+            return img.clone(memory_format=torch.preserve_format), targets
         f = torch.where(params["apply"], 0.0, 1.0)
-        return _F().adjust_saturation(img, f), masks, boxes, keypoints
+        return F.adjust_saturation(img, f), targets
 
 
 class RandomSharpness(RandomLayer):
@@ -255,9 +247,9 @@ class RandomSharpness(RandomLayer):
     def _draw(self, s, shape):
         return {"factor": s.uniform(*self.sharpness_factor)}
 
-    def _transform(self, img, params, masks, boxes, keypoints):
+    def _transform(self, img, params, targets):
         f = _gated(params["apply"], params["factor"], 1.0)
-        return _F().adjust_sharpness(img, f), masks, boxes, keypoints
+        return F.adjust_sharpness(img, f), targets
 
 
 class ColorJitter(RandomLayer):
@@ -291,22 +283,22 @@ class ColorJitter(RandomLayer):
                 out[name] = s.uniform(*rng)
         return out
 
-    def _transform(self, img, params, masks, boxes, keypoints):
+    def _transform(self, img, params, targets):
         a = params["apply"]
         steps = [
             (name, _gated(a, params[name], 1.0), None)
             for name in ("brightness", "contrast")
             if name in params
         ]
-        out = flut.pointwise_chain(img, steps) if steps else img
+        out = F.pointwise_chain(img, steps) if steps else img
         rgb = img.shape[1] == 3  # saturation and hue leave gray images as they are
         if "saturation" in params and rgb:
-            out = _F().adjust_saturation(out, _gated(a, params["saturation"], 1.0))
+            out = F.adjust_saturation(out, _gated(a, params["saturation"], 1.0))
         if "hue" in params and rgb:
-            out = _F().adjust_hue(out, _gated(a, params["hue"], 0.0))
+            out = F.adjust_hue(out, _gated(a, params["hue"], 0.0))
         if out is img:
             out = img.clone(memory_format=torch.preserve_format)
-        return out, masks, boxes, keypoints
+        return out, targets
 
 
 class Normalize(RandomLayer):
@@ -325,8 +317,8 @@ class Normalize(RandomLayer):
     def _args(self):
         return {"mean": self.mean, "std": self.std}
 
-    def _transform(self, img, params, masks, boxes, keypoints):
-        return _F().normalize(img, self.mean, self.std), masks, boxes, keypoints
+    def _transform(self, img, params, targets):
+        return F.normalize(img, self.mean, self.std), targets
 
 
 def _channel_values(value, name):
@@ -415,20 +407,13 @@ class RandomErasing(RandomLayer):
             out["seed"] = s.randint(0, 2**31 - 1)
         return out
 
-    def _transform(self, img, params, masks, boxes, keypoints):
-        b, c = img.shape[:2]
+    def _transform(self, img, params, targets):
         bx = params["boxes"] * params["apply"][:, None, None]  # not selected: empty boxes
         if self.value == "random":
-            out = _erase_noise(img, bx, params["seed"])
+            out = F.erase_noise(img, bx, params["seed"])
         else:
-            value = _checks.parse_fill(self.value, b, c, img.dtype, img.device, "value")
-            out = _F().erase(img, bx, value)
-        return out, masks, boxes, keypoints
-
-
-def _erase_noise(img: torch.Tensor, boxes: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
-    """Fill boxes with uniform noise in the value range, regenerated from a per-sample seed."""
-    return backend.op("erase_noise", img)(img, boxes, seed)
+            out = F.erase(img, bx, self.value)
+        return out, targets
 
 
 __all__ = [

@@ -7,11 +7,11 @@ for a sample gets identity parameters there). The flat list then runs in order w
 - consecutive geometric layers (same interpolation, fill mode and fill) multiply their (B, 3, 3)
   matrices, each built for the size its input has (resized crops change it), and warp ONCE;
 - consecutive pointwise layers on uint8 images build one 256-entry table per sample and channel
-  (``gpuaug.functional.lut.pointwise_chain``) and touch the pixels once.
+  (``gpuaug.functional.pointwise_chain``) and touch the pixels once.
 
-Everything else keeps its order. ``forward(img, labels=None, masks=None, boxes=None, keypoints=None)``
-returns the image, then the given targets (masks, boxes, keypoints), then the soft labels when a mixing
-layer ran on ``labels``.
+Everything else keeps its order. Containers take and return what every layer does (``RandomLayer.forward``):
+the image, then the targets given, in the order labels, masks, boxes, box_labels, keypoints; a mixing layer
+inside turns ``labels`` into soft labels.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 
 from gpuaug import _checks
 from gpuaug.layers import geometric as geo
-from gpuaug.layers.base import RandomLayer, Sampler, _finish, _targets_as_batch, gate
+from gpuaug.layers.base import RandomLayer, Sampler, gate
 
 
 def out_shape(layer: RandomLayer, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -69,11 +69,9 @@ def _geo_run(items, i):
     return j, interp, fill
 
 
-def run(items, img, masks=None, boxes=None, keypoints=None, labels=None):
-    """Run a flat list of (leaf, params) on a (B, C, H, W) batch with geometric and LUT fusion.
-
-    Returns (img, masks, boxes, keypoints, labels).
-    """
+def run(items, img: torch.Tensor, targets: dict) -> tuple[torch.Tensor, dict]:
+    """Run a flat list of (leaf, params) on a (B, C, H, W) batch and its targets, with geometric and LUT
+    fusion; returns ``(img, targets)``."""
     i = 0
     while i < len(items):
         layer, params = items[i]
@@ -87,18 +85,9 @@ def run(items, img, masks=None, boxes=None, keypoints=None, labels=None):
                 size = lj.output_size(size)
             # a run of flips alone moves whole pixels inside the image: exact with nearest, no fill
             fill = fill or layer
-            img, masks, boxes, keypoints = geo.warp_all(
-                img,
-                m,
-                size,
-                interp.interpolation if interp else "nearest",
-                fill.fill_mode,
-                fill.fill,
-                fill.mask_fill,
-                masks,
-                boxes,
-                keypoints,
-            )
+            interpolation = interp.interpolation if interp else "nearest"
+            img, targets = geo.warp_all(img, m, size, interpolation, fill.fill_mode, fill.fill,
+                                        fill.mask_fill, targets)
             i = j
         elif layer.kind == "pointwise" and img.dtype == torch.uint8:
             j, steps = i, []
@@ -107,17 +96,10 @@ def run(items, img, masks=None, boxes=None, keypoints=None, labels=None):
                 j += 1
             img = layer.run_steps(img, steps)
             i = j
-        elif layer.kind == "mix":
-            if labels is None:
-                raise ValueError(f"{type(layer).__name__} needs labels: call the pipeline with labels=...")
-            if masks is not None or boxes is not None or keypoints is not None:
-                raise ValueError(f"{type(layer).__name__} does not transform masks, boxes or keypoints")
-            img, labels = layer._transform(img, params, labels)
-            i += 1
         else:
-            img, masks, boxes, keypoints = layer._transform(img, params, masks, boxes, keypoints)
+            img, targets = layer._transform(img, params, targets)
             i += 1
-    return img, masks, boxes, keypoints, labels
+    return img, targets
 
 
 class _Container(RandomLayer):
@@ -146,45 +128,8 @@ class _Container(RandomLayer):
             items.extend(t.flatten(p) if t.kind == "container" else [(t, p)])
         return items
 
-    def _transform(self, img, params, masks=None, boxes=None, keypoints=None, labels=None):
-        out = run(self.flatten(params), img, masks, boxes, keypoints, labels)
-        return out if labels is not None else out[:4]
-
-    def _eval_items(self) -> list:
-        """The deterministic leaves that still run in eval mode (Normalize), with their params."""
-        return []
-
-    def apply(self, img, params, labels=None, masks=None, boxes=None, keypoints=None):
-        """Replay ``params`` on ``img`` (and targets); same return convention as ``forward``."""
-        return self._call(img, labels, masks, boxes, keypoints, params, False, replay=True)
-
-    def forward(self, img, labels=None, masks=None, boxes=None, keypoints=None, return_params: bool = False):
-        return self._call(img, labels, masks, boxes, keypoints, None, return_params, replay=False)
-
-    def _call(self, img, labels, masks, boxes, keypoints, params, return_params, replay):
-        batch, restore = _checks.as_batch(img)
-        single = img.dim() == 3
-        tg = _targets_as_batch(single, masks, boxes, keypoints)
-        if labels is not None and single:
-            raise ValueError("img must be a batch (B, C, H, W) when labels are given")
-        if replay:
-            items = self.flatten(params)
-        elif self.training:
-            params = self.sample(batch.shape, batch.device)
-            self.last_params = params
-            items = self.flatten(params)
-        else:
-            params = None
-            items = self._eval_items_for(batch)
-        out = run(items, batch, *tg, labels)
-        given = (masks, boxes, keypoints, labels)
-        return _finish(out, restore, single, given, params, return_params)
-
-    def _eval_items_for(self, batch):
-        items = []
-        for leaf in self._eval_items():
-            items.append((leaf, leaf.sample(batch.shape, batch.device)))
-        return items
+    def _transform(self, img, params, targets):
+        return run(self.flatten(params), img, targets)
 
 
 class Compose(_Container):
@@ -203,11 +148,17 @@ class Compose(_Container):
         apply = torch.ones(shape[0], dtype=torch.bool, device=device)
         return {"apply": apply, "children": self._sample_children(shape, device)}
 
-    def _eval_items(self):
+    def _eval(self, img, targets):
+        """Eval mode: the deterministic leaves (Normalize) still run, in order."""
+        items = [(leaf, leaf.sample(img.shape, img.device)) for leaf in self._eval_leaves()]
+        return run(items, img, targets)
+
+    def _eval_leaves(self) -> list:
+        """Deterministic leaves, also inside nested Compose (a RandomApply / RandomChoice is off in eval)."""
         items = []
         for t in self.transforms:
             if isinstance(t, Compose):
-                items.extend(t._eval_items())
+                items.extend(t._eval_leaves())
             elif t.deterministic:
                 items.append(t)
         return items

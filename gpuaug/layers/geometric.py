@@ -1,11 +1,12 @@
 """Geometric layers: each draws a per-sample forward matrix (B, 3, 3) and warps ONCE.
 
-Matrices map SOURCE pixel coordinates (x, y) to OUTPUT coordinates (CONTRACT.md "Geometry"); pixel
-centres at integers. They are built by ``gpuaug.functional.geometry``'s builders (``affine_matrix``,
-``hflip_matrix``, ``vflip_matrix``, ``resized_crop_matrix``) and resampled through its ``_warp_forward``
-(the one inversion); ``center`` arguments are torchvision's (pixel corners), ``(cx - 1/2, cy - 1/2)`` in
-pixel-centre coordinates. A sample that is not selected gets the identity matrix (for crops: the
-deterministic centre crop / full-image resize, so the output size stays fixed). Compose multiplies the
+Matrices map SOURCE pixel coordinates (x, y) to OUTPUT coordinates (docs/contract.md "Geometry");
+pixel centres at integers. They are built by ``gpuaug.functional``'s builders (``affine_matrix``,
+``hflip_matrix``, ``vflip_matrix``, ``resized_crop_matrix``) and resampled by ``warp_affine`` (targets by
+``warp_masks``, ``warp_boxes``, ``warp_keypoints``); ``center`` arguments are torchvision's (pixel
+corners), ``(cx - 1/2, cy - 1/2)`` in pixel-centre coordinates. A sample that is not selected gets the
+identity matrix (for crops: the deterministic centre crop / full-image resize, so the output size stays
+fixed). Compose multiplies the
 matrices of consecutive geometric layers and warps once (see ``container.py``).
 
 Targets follow the same matrix: ``masks`` (B, H, W) or (B, K, H, W) of any dtype (nearest, filled with
@@ -20,7 +21,7 @@ from numbers import Real
 
 import torch
 
-from gpuaug import _checks
+from gpuaug import functional as F
 from gpuaug.functional import geometry as G
 from gpuaug.layers.base import (
     RandomLayer,
@@ -35,83 +36,20 @@ FILL_MODES = G.FILL_MODES
 
 
 # ---------------------------------------------------------------------------------------------- warping
-# Matrices come from gpuaug.functional.geometry's builders and go through its ``_warp_forward`` (the one
-# place that inverts a forward matrix and calls the ``warp`` primitive).
 
 
-def warp(
-    img: torch.Tensor, m: torch.Tensor, size: tuple[int, int], interpolation: str, fill_mode: str, fill
-) -> torch.Tensor:
-    """One resampling of the (B, C, H, W) batch with forward matrices ``m`` (B, 3, 3)."""
-    b, c = img.shape[:2]
-    fill_t = _checks.parse_fill(fill, b, c, img.dtype, img.device)
-    return G._warp_forward(img, m, size, interpolation, fill_mode, fill_t)
-
-
-def warp_masks(masks: torch.Tensor, m: torch.Tensor, size: tuple[int, int], fill_mode: str, mask_fill):
-    """Masks (B, H, W) or (B, K, H, W), any integer/bool/float dtype: nearest, ``mask_fill`` outside."""
-    if not isinstance(masks, torch.Tensor):
-        raise TypeError(f"masks must be a torch.Tensor, got {type(masks).__name__}")
-    if masks.dim() not in (3, 4):
-        raise ValueError(f"masks must be (B, H, W) or (B, K, H, W), got shape {tuple(masks.shape)}")
-    m4 = masks if masks.dim() == 4 else masks.unsqueeze(1)
-    b, k, h, w = m4.shape
-    if b != m.shape[0]:
-        raise ValueError(f"masks must have the image's batch size {m.shape[0]}, got {b}")
-    # uint8 masks warp as uint8; everything else as float32 (exact for integer ids below 2**24).
-    work = torch.uint8 if masks.dtype in (torch.uint8, torch.bool) else torch.float32
-    flat = m4.reshape(b * k, 1, h, w).to(work)
-    if b * k == 0:
-        out = flat.new_empty((b * k, 1, *size))
-    else:
-        mk = m.to(device=masks.device).repeat_interleave(k, 0)
-        fill_t = torch.full((b * k, 1), float(mask_fill), dtype=torch.float32, device=masks.device)
-        out = G._warp_forward(flat, mk, size, "nearest", fill_mode, fill_t)
-    out = out.reshape(b, k, *size).to(masks.dtype)
-    return out if masks.dim() == 4 else out[:, 0]
-
-
-def warp_boxes(boxes: torch.Tensor, m: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Boxes (B, K, 4) x0, y0, x1, y1 (x1, y1 exclusive): enclosing box of the 4 moved corners, clipped."""
-    if not isinstance(boxes, torch.Tensor) or boxes.dim() != 3 or boxes.shape[-1] != 4:
-        raise ValueError(f"boxes must be a (B, K, 4) tensor, got {getattr(boxes, 'shape', boxes)!r}")
-    bx = boxes.to(torch.float32) - 0.5  # box edges in pixel-centre coordinates
-    x0, y0, x1, y1 = bx.unbind(-1)
-    cx = torch.stack([x0, x1, x1, x0], -1)
-    cy = torch.stack([y0, y0, y1, y1], -1)
-    mm = m.to(device=boxes.device, dtype=torch.float32)[:, None]
-    nx = mm[..., 0, 0:1] * cx + mm[..., 0, 1:2] * cy + mm[..., 0, 2:3]
-    ny = mm[..., 1, 0:1] * cx + mm[..., 1, 1:2] * cy + mm[..., 1, 2:3]
-    out = torch.stack([nx.amin(-1), ny.amin(-1), nx.amax(-1), ny.amax(-1)], -1) + 0.5
-    hi = torch.tensor([size[1], size[0], size[1], size[0]], dtype=torch.float32).to(
-        boxes.device, non_blocking=True
-    )
-    out = torch.minimum(out.clamp_min(0.0), hi)
-    return out.round().to(boxes.dtype) if not boxes.is_floating_point() else out.to(boxes.dtype)
-
-
-def warp_keypoints(keypoints: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """Keypoints (B, K, 2) (x, y) in pixel coordinates, moved by the matrix (not clipped)."""
-    if not isinstance(keypoints, torch.Tensor) or keypoints.dim() != 3 or keypoints.shape[-1] != 2:
-        raise ValueError(
-            f"keypoints must be a (B, K, 2) tensor, got {getattr(keypoints, 'shape', keypoints)!r}"
-        )
-    mm = m.to(device=keypoints.device, dtype=torch.float32)
-    p = keypoints.to(torch.float32)
-    out = p @ mm[:, :2, :2].transpose(1, 2) + mm[:, None, :2, 2]
-    return out.to(keypoints.dtype) if keypoints.is_floating_point() else out.round().to(keypoints.dtype)
-
-
-def warp_all(img, m, size, interpolation, fill_mode, fill, mask_fill, masks, boxes, keypoints):
-    """Image and targets through one matrix; returns (img, masks, boxes, keypoints)."""
-    out = warp(img, m, size, interpolation, fill_mode, fill)
-    if masks is not None:
-        masks = warp_masks(masks, m, size, fill_mode, mask_fill)
-    if boxes is not None:
-        boxes = warp_boxes(boxes, m, size)
-    if keypoints is not None:
-        keypoints = warp_keypoints(keypoints, m)
-    return out, masks, boxes, keypoints
+def warp_all(img, m, size, interpolation, fill_mode, fill, mask_fill, targets: dict):
+    """The (B, C, H, W) batch and its targets through one forward matrix ``m`` (B, 3, 3) to ``size``;
+    returns ``(img, targets)`` (labels and box_labels unchanged)."""
+    out = F.warp_affine(img, m, size, interpolation, fill_mode, fill)
+    targets = dict(targets)
+    if "masks" in targets:
+        targets["masks"] = F.warp_masks(targets["masks"], m, size, fill_mode, mask_fill)
+    if "boxes" in targets:
+        targets["boxes"] = F.warp_boxes(targets["boxes"], m, size)
+    if "keypoints" in targets:
+        targets["keypoints"] = F.warp_keypoints(targets["keypoints"], m)
+    return out, targets
 
 
 # ----------------------------------------------------------------------------------------------- layers
@@ -174,21 +112,11 @@ class _Geometric(RandomLayer):
         """Forward (B, 3, 3) for an input of ``size`` (H, W), identity where ``params["apply"]`` is false."""
         raise NotImplementedError
 
-    def _transform(self, img, params, masks, boxes, keypoints):
+    def _transform(self, img, params, targets):
         size = tuple(img.shape[-2:])
         m = self.matrix(params, size)
-        return warp_all(
-            img,
-            m,
-            self.output_size(size),
-            self.interpolation,
-            self.fill_mode,
-            self.fill,
-            self.mask_fill,
-            masks,
-            boxes,
-            keypoints,
-        )
+        return warp_all(img, m, self.output_size(size), self.interpolation, self.fill_mode, self.fill,
+                        self.mask_fill, targets)
 
 
 def _gated(apply: torch.Tensor, m: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import torch
 
-from gpuaug import _checks, backend
-from gpuaug.layers.base import RandomLayer, Sampler, _finish, check_int, check_number
+from gpuaug import functional as F
+from gpuaug.layers.base import RandomLayer, Sampler, check_int, check_number
 
 PARTNERS = ("roll", "flip", "perm")
 
@@ -116,38 +116,37 @@ class _Mix(RandomLayer):
         """(mixed image, weight of the sample's own label (B,))."""
         raise NotImplementedError
 
-    def _transform(self, img, params, labels):
+    def _transform(self, img, params, targets):
+        labels = _needs_labels(self, targets)
         y = soft_labels(labels, self.num_classes, img.shape[0], self.label_smoothing)
         if img.shape[0] == 0:
-            return img.clone(), y
+            return img.clone(), {**targets, "labels": y}
         out, lam = self._mix(img, params)
         lam = lam.to(y.device)[:, None]
         partner = params["partner"].to(y.device)
-        return out, lam * y + (1.0 - lam) * y[partner]
+        return out, {**targets, "labels": lam * y + (1.0 - lam) * y[partner]}
 
-    def apply(self, img, params, labels):
-        """Replay ``params`` (``last_params`` or ``return_params=True``) on ``(img, labels)``; returns
-        (img, soft_labels)."""
-        batch, restore = _checks.as_batch(img)
-        out, y = self._transform(batch, params, labels)
-        return restore(out), y
+    def _eval(self, img, targets):
+        """Eval mode: the image as it is, the labels as (smoothed) soft labels."""
+        labels = _needs_labels(self, targets)
+        return img, {**targets, "labels": soft_labels(labels, self.num_classes, img.shape[0],
+                                                      self.label_smoothing)}
 
-    def forward(self, img, labels, return_params: bool = False):
-        """(img, labels) -> (img, soft_labels); eval mode: (img, smoothed one-hot labels)."""
-        batch, restore = _checks.as_batch(img)
-        if img.dim() == 3:
+    def forward(self, img, labels=None, *, return_params: bool = False, **targets):
+        """``(img, labels) -> (img, soft_labels)``: the signature of every layer; eval mode gives
+        ``(img, smoothed one-hot labels)``."""
+        if isinstance(img, torch.Tensor) and img.dim() == 3:
             raise ValueError("img must be a batch (B, C, H, W) for mixing layers")
-        if not self.training:
-            y = soft_labels(labels, self.num_classes, batch.shape[0], self.label_smoothing)
-            return _finish((batch, y), restore, False, (y,), None, return_params)
-        params = self.sample(batch.shape, batch.device)
-        self.last_params = params
-        out, y = self._transform(batch, params, labels)
-        return _finish((out, y), restore, False, (y,), params, return_params)
+        return super().forward(img, labels, return_params=return_params, **targets)
 
 
-def _paste(img: torch.Tensor, partner: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
-    return backend.op("paste", img)(img, partner, box)
+def _needs_labels(layer, targets: dict) -> torch.Tensor:
+    if "labels" not in targets:
+        raise ValueError(f"{type(layer).__name__} needs labels: call it with (img, labels)")
+    others = [k for k in targets if k != "labels"]
+    if others:
+        raise ValueError(f"{type(layer).__name__} does not transform {', '.join(others)}")
+    return targets["labels"]
 
 
 class CutMix(_Mix):
@@ -181,7 +180,7 @@ class CutMix(_Mix):
         h, w = img.shape[-2:]
         box = torch.where(params["apply"][:, None], params["box"], 0.0)
         area = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])
-        return _paste(img, params["partner"], box.to(torch.int64)), 1.0 - area / float(h * w)
+        return F.paste(img, params["partner"], box.to(torch.int64)), 1.0 - area / float(h * w)
 
 
 class MixUp(_Mix):
@@ -263,7 +262,7 @@ class MixUpCutMix(_Mix):
         box = torch.where(cut[:, None], params["box"], 0.0)
         area = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])
         partner = params["partner"]
-        pasted = _paste(img, partner, box.to(torch.int64))
+        pasted = F.paste(img, partner, box.to(torch.int64))
         lam = torch.where(mix, params["lam"], 1.0)
         # MixUp samples have an empty box (pasted == img there) and CutMix samples lam = 1, so blending
         # the pasted batch with the ORIGINAL partners gives each sample exactly one of the two ops.

@@ -23,22 +23,13 @@ import math
 import torch
 
 from gpuaug import _checks
-from gpuaug._checks import memory_format_of
-from gpuaug._torch import pixel
-from gpuaug.functional import geometry as G
-from gpuaug.functional import lut as flut
+from gpuaug import functional as F
 from gpuaug.layers import geometric as geo
-from gpuaug.layers.base import RandomLayer, Sampler, check_bool, check_int, check_number, dirichlet
+from gpuaug.layers.base import RandomLayer, Sampler, check_bool, check_int, check_number, dirichlet, spatial
 from gpuaug.policies import registry as R
 
 _KIND_CODE = {k: i for i, k in enumerate(R.KINDS)}
 _UNIT_CODE = {"value": 0, "px": 1, "width": 2, "height": 3}
-
-
-def _color():
-    from gpuaug.functional import color
-
-    return color
 
 
 class _Policy(RandomLayer):
@@ -89,27 +80,19 @@ class _Policy(RandomLayer):
         active = params["active"] & params["apply"][:, None]
         return torch.where(active, kinds, _KIND_CODE["identity"])
 
-    def _transform(self, img, params, masks, boxes, keypoints):
-        return self._run_slots(
-            img, params, self.op_kinds(params), range(params["ops"].shape[1]), masks, boxes, keypoints
-        )
+    def _transform(self, img, params, targets):
+        return self._run_slots(img, params, self.op_kinds(params), range(params["ops"].shape[1]), targets)
 
-    def _run_slots(self, img, params, kinds, slots, masks, boxes, keypoints):
-        """Run ``slots`` in order; returns (img, masks, boxes, keypoints), never the input tensor itself."""
+    def _run_slots(self, img, params, kinds, slots, targets):
+        """Run ``slots`` in order; returns (img, targets), never the input tensor itself."""
         table = self._table(img.device)
         owned = False  # the input is never written; after the first stage the batch is our own buffer
         slots = list(slots)
-        # CPU: a sample whose ops in two consecutive slots are both pointwise runs both as ONE table chain
-        # in the first slot (pointwise_chain composes the tables exactly, histogram and gray mean taken
+        # Host path: a sample whose ops in two consecutive slots are both pointwise runs both as ONE table
+        # chain in the first slot (pointwise_chain composes the tables exactly, histogram and gray mean taken
         # after the first op) and is identity in the second: one pixel pass, one take and copy-back fewer.
-        fuse = (
-            img.device.type == "cpu"
-            and bool(self._kinds & set(R.POINTWISE))
-            and masks is None
-            and boxes is None
-            and keypoints is None
-            and len(slots) > 1
-        )
+        fuse = (F.host_path(img) and bool(self._kinds & set(R.POINTWISE)) and not spatial(targets)
+                and len(slots) > 1)
         if fuse:
             kinds = kinds.clone()
         for i, s in enumerate(slots):
@@ -118,17 +101,15 @@ class _Policy(RandomLayer):
             if fuse and i + 1 < len(slots):
                 s2 = slots[i + 1]
                 both = _is_pointwise(kinds[:, s]) & _is_pointwise(kinds[:, s2])
-                if bool(both.any()):  # CPU only: reading the mask is free
+                if bool(both.any()):  # host path only: reading the mask is free
                     nxt = (torch.where(both, kinds[:, s2], _KIND_CODE["identity"]), *self._slot_args(
                         params, table, s2, img.shape[-2:]
                     ))
                     kinds[:, s2] = torch.where(both, _KIND_CODE["identity"], kinds[:, s2])
-            img, masks, boxes, keypoints, owned = self._slot(
-                img, kinds[:, s], *args, masks, boxes, keypoints, owned, nxt
-            )
+            img, targets, owned = self._slot(img, kinds[:, s], *args, targets, owned, nxt)
         if not owned:
             img = img.clone(memory_format=torch.preserve_format)
-        return img, masks, boxes, keypoints
+        return img, targets
 
     @staticmethod
     def _slot_args(params, table, s, size):
@@ -143,38 +124,28 @@ class _Policy(RandomLayer):
         return top, f, top * f * sign * scale
 
     # -------------------------------------------------------------------------------------------- slot
-    def _slot(self, img, kind, top, f, linear, masks, boxes, keypoints, owned, nxt=None):
+    def _slot(self, img, kind, top, f, linear, targets, owned, nxt=None):
         """One slot on the batch. ``nxt``: ``(kind, top, f, linear)`` of the next slot's pointwise ops to
-        chain after this slot's (CPU fusion; its kind is identity except on samples pointwise in both)."""
+        chain after this slot's (host-path fusion; its kind is identity except on samples pointwise in
+        both). Returns ``(img, targets, owned)``."""
         is_ = {k: kind == _KIND_CODE[k] for k in self._kinds}
-        has_targets = masks is not None or boxes is not None or keypoints is not None
         if self._kinds & set(R.GEOMETRIC):
             geo_mask = _any_of(is_, R.GEOMETRIC, kind)
 
             def warp(x, idx):
                 m = self._matrix(is_, linear, x.shape[-2:], idx)
-                return geo.warp(x, m, tuple(x.shape[-2:]), self.interpolation, self.fill_mode, self.fill)
+                return F.warp_affine(x, m, None, self.interpolation, self.fill_mode, self.fill)
 
-            if has_targets:
+            if spatial(targets):
                 m = self._matrix(is_, linear, img.shape[-2:], None)
-                img, masks, boxes, keypoints = geo.warp_all(
-                    img,
-                    m,
-                    tuple(img.shape[-2:]),
-                    self.interpolation,
-                    self.fill_mode,
-                    self.fill,
-                    0,
-                    masks,
-                    boxes,
-                    keypoints,
-                )
+                img, targets = geo.warp_all(img, m, tuple(img.shape[-2:]), self.interpolation, self.fill_mode,
+                                            self.fill, 0, targets)
                 owned = True
             else:
-                img, owned = _on_subset(img, geo_mask, warp, owned)
+                img, owned = F.on_samples(img, geo_mask, warp, owned)
         if self._kinds & set(R.POINTWISE):
             mx = _checks.max_value(img.dtype)
-            # One table pass for every pointwise op. On the CPU it reads only the samples that chose a
+            # One table pass for every pointwise op. On the host path it reads only the samples that chose a
             # pointwise op, and pointwise_chain's histogram (equalize, autocontrast) and gray-mean
             # (contrast) passes only the samples whose step needs them.
             for group in (R.POINTWISE,):
@@ -191,28 +162,24 @@ class _Policy(RandomLayer):
                         k2, top2, f2, lin2 = (sel(t) for t in nxt)
                         present2 = {k: k2 == _KIND_CODE[k] for k in present}
                         steps += self._steps(present2, lin2, top2, f2, mx)
-                    return flut.pointwise_chain(x, steps)
+                    return F.pointwise_chain(x, steps)
 
-                img, owned = _on_subset(img, _any_of(present, group, kind), pointwise, owned)
+                img, owned = F.on_samples(img, _any_of(present, group, kind), pointwise, owned)
         if "saturation" in self._kinds and img.shape[1] == 3:
 
             def saturate(x, idx):
                 sel = (lambda t: t) if idx is None else (lambda t: t[idx])
-                return _color().adjust_saturation(
-                    x, torch.where(sel(is_["saturation"]), 1.0 + sel(linear), 1.0)
-                )
+                return F.adjust_saturation(x, torch.where(sel(is_["saturation"]), 1.0 + sel(linear), 1.0))
 
-            img, owned = _on_subset(img, is_["saturation"], saturate, owned)
+            img, owned = F.on_samples(img, is_["saturation"], saturate, owned)
         if "sharpness" in self._kinds:
 
             def sharpen(x, idx):
                 sel = (lambda t: t) if idx is None else (lambda t: t[idx])
-                return _color().adjust_sharpness(
-                    x, torch.where(sel(is_["sharpness"]), 1.0 + sel(linear), 1.0)
-                )
+                return F.adjust_sharpness(x, torch.where(sel(is_["sharpness"]), 1.0 + sel(linear), 1.0))
 
-            img, owned = _on_subset(img, is_["sharpness"], sharpen, owned)
-        return img, masks, boxes, keypoints, owned
+            img, owned = F.on_samples(img, is_["sharpness"], sharpen, owned)
+        return img, targets, owned
 
     def _matrix(self, is_, linear, size, idx):
         sel = (lambda t: t) if idx is None else (lambda t: t[idx])
@@ -233,7 +200,7 @@ class _Policy(RandomLayer):
         )
         shear = torch.rad2deg(torch.atan(torch.stack((pick("shear_x"), pick("shear_y")), -1)))
         translate = torch.stack((pick("translate_x"), pick("translate_y")), -1).trunc()
-        return G.affine_matrix(lin.shape[0], pick("rotate"), translate, 1.0, shear, center, lin.device)
+        return F.affine_matrix(lin.shape[0], pick("rotate"), translate, 1.0, shear, center, lin.device)
 
     def _steps(self, is_, linear, top, f, mx):
         # One op per sample and slot, so the order of the steps does not matter: contrast goes first,
@@ -271,41 +238,6 @@ def _any_of(is_: dict, kinds, like: torch.Tensor) -> torch.Tensor:
         if k in is_:
             out = out | is_[k]
     return out
-
-
-def _on_subset(img: torch.Tensor, mask: torch.Tensor, fn, owned: bool) -> tuple[torch.Tensor, bool]:
-    """``fn(x, idx)`` on the samples where ``mask`` holds; the others stay as they are. Returns the new
-    image and whether it is a buffer of ours (``owned``: written in place, the input never is).
-
-    CUDA (and any non-CPU device): ``fn(img, None)`` on the whole batch, identity parameters where the mask
-    is false (no sync). CPU: reading the mask is free, so only the selected samples are computed and
-    copied back into one working buffer.
-    """
-    if img.device.type != "cpu":
-        return fn(img, None), True
-    idx = mask.nonzero()[:, 0]
-    n = idx.numel()
-    if n == 0:
-        return img, owned
-    if n == img.shape[0]:
-        return fn(img, None), True
-    out = img if owned else img.clone(memory_format=torch.preserve_format)
-    res = fn(_take(img, idx), idx)
-    rows = _rows(out)
-    if (
-        rows is not None
-        and res.dtype == out.dtype
-        and _rows(res) is not None
-        and memory_format_of(res) == memory_format_of(out)
-    ):
-        rows.index_copy_(0, idx, _rows(res))
-    else:
-        out.index_copy_(0, idx, res)
-    return out, True
-
-
-_rows = pixel.rows_view
-_take = pixel.take
 
 
 def _magnitude_fraction(s: Sampler, magnitude: float, bins: int, std: float, mmax: float, slots: int):
@@ -528,8 +460,8 @@ class AugMix(_Policy):
             "m": s.beta(self.alpha),
         }
 
-    def _transform(self, img, params, masks, boxes, keypoints):
-        if masks is not None or boxes is not None or keypoints is not None:
+    def _transform(self, img, params, targets):
+        if spatial(targets):
             raise ValueError(
                 "AugMix mixes differently moved copies: masks, boxes and keypoints are not supported"
             )
@@ -537,7 +469,7 @@ class AugMix(_Policy):
         d = self._depth()
         mix = None
         for i in range(self.mixture_width):
-            aug = self._run_slots(img, params, kinds, range(i * d, (i + 1) * d), None, None, None)[0]
+            aug = self._run_slots(img, params, kinds, range(i * d, (i + 1) * d), {})[0]
             term = aug.to(torch.float32) * params["weights"][:, i].view(-1, 1, 1, 1)
             mix = term if mix is None else mix.add_(term)
         # m = 1 where the sample is not selected: exactly the input (its chains ran with identity ops)
@@ -545,7 +477,7 @@ class AugMix(_Policy):
         out = img.to(torch.float32) * m + mix * (1.0 - m)
         if img.dtype == torch.uint8:
             out = out.round_().clamp_(0, 255)
-        return out.to(img.dtype).contiguous(memory_format=_checks.memory_format_of(img)), None, None, None
+        return out.to(img.dtype).contiguous(memory_format=_checks.memory_format_of(img)), targets
 
 
 __all__ = ["RandAugment", "TrivialAugmentWide", "AutoAugment", "AugMix"]

@@ -71,7 +71,6 @@ KINDS = (
 )
 GEOMETRIC = ("shear_x", "shear_y", "translate_x", "translate_y", "rotate")
 POINTWISE = ("brightness", "contrast", "posterize", "solarize", "autocontrast", "equalize", "invert")
-BLEND = ("saturation", "sharpness")
 
 # torchvision's op lists, in torchvision's order (the order fixes which index draws which op).
 RANDAUGMENT_OPS = (
@@ -198,7 +197,6 @@ __all__ = [
     "KINDS",
     "GEOMETRIC",
     "POINTWISE",
-    "BLEND",
     "RANDAUGMENT_OPS",
     "TRIVIALAUGMENT_OPS",
     "AUGMIX_OPS",

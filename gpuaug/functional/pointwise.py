@@ -1,14 +1,17 @@
-"""Lookup tables for uint8 pointwise ops, as pure batched functions, and their fusion.
+"""The pointwise engine: every value-to-value op (posterize, solarize, solarize_add, invert, brightness,
+contrast, equalize, autocontrast) and their fusion, :func:`pointwise_chain`.
 
-A table is uint8 ``(B, C or 1, 256)``: ``out[b, c, y, x] = lut[b, c, img[b, c, y, x]]``. Tables compose
+uint8: a table is uint8 ``(B, C or 1, 256)``, ``out[b, c, y, x] = lut[b, c, img[b, c, y, x]]``. Tables compose
 (:func:`compose`), so a chain of pointwise ops becomes ONE table per image and channel and the pixels are
-touched once (:func:`pointwise_chain`). Histogram-driven ops (equalize, autocontrast) read the histogram of
-the image as it is at their place in the chain: :func:`push_histogram` carries the input's histogram
+touched once (the ``apply_lut`` primitive). Histogram-driven ops (equalize, autocontrast) read the histogram
+of the image as it is at their place in the chain: :func:`push_histogram` carries the input's histogram
 through the tables built so far, so one histogram pass of the input serves the whole chain.
 
-The value-level formulas (``*_fn``) are shared with the floating path of ``gpuaug.functional.color``: one
-implementation of each formula. They follow PIL exactly (ImageOps, ImageEnhance, Image.blend).
-All functions are sync-free: parameters are tensors on the image's device.
+Floating images run the steps one by one with the same formulas (``*_fn``) on [0, 1]; ``posterize`` and
+``equalize`` act on the value quantized to 256 levels, ``q = round(clamp(x, 0, 1) * 255)``, and return
+``table(q) / 255``. The formulas follow PIL exactly (ImageOps, ImageEnhance, Image.blend). The single-op
+functionals of ``gpuaug.functional.color`` are one-step chains. All functions are sync-free: parameters
+are tensors on the image's device.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from collections.abc import Sequence
 import torch
 
 from gpuaug import backend
-from gpuaug._checks import FLOAT_DTYPES, as_batch, check_range, max_value, per_sample
+from gpuaug._checks import as_batch, check_range, max_value, memory_format_of, per_sample
+from gpuaug._torch._common import take
 
 __all__ = [
     "STEPS",
@@ -26,7 +30,6 @@ __all__ = [
     "brightness_lut",
     "compose",
     "contrast_lut",
-    "equalize_lut",
     "identity_lut",
     "invert_lut",
     "pointwise_chain",
@@ -130,22 +133,6 @@ def contrast_lut(factor: torch.Tensor, gray_mean: torch.Tensor) -> torch.Tensor:
 
     factor (B,), gray_mean (B,) -> (B, 1, 256)."""
     return _u8(blend_fn(_values(factor.device), _col(gray_mean), _col(factor), 255.0))
-
-
-def equalize_lut(hist: torch.Tensor) -> torch.Tensor:
-    """ImageOps.equalize from a histogram (B, C, 256) -> (B, C, 256).
-
-    ``step = (total - count of the last non-empty bin) // 255``; ``lut[i] = (step // 2 + sum(h[:i])) // step``
-    (clipped to 255 as PIL's ``point`` does); identity where ``step == 0``.
-    """
-    h = hist.to(torch.int64)
-    idx = torch.arange(256, dtype=torch.int64, device=h.device)
-    total = h.sum(-1, keepdim=True)
-    last = torch.where(h > 0, idx, -1).amax(-1, keepdim=True)
-    step = (total - h.gather(-1, last.clamp(min=0))) // 255
-    before = h.cumsum(-1) - h
-    lut = (step // 2 + before) // step.clamp(min=1)
-    return torch.where(step > 0, lut.clamp(max=255), idx).to(torch.uint8)
 
 
 def autocontrast_lut(hist: torch.Tensor) -> torch.Tensor:
@@ -269,15 +256,15 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
                 raise TypeError(f"apply mask of {name} must be a bool tensor")
             mask = mask.to(device, non_blocking=True).expand(b)
         parsed.append((name, values, mask))
-    if batch.dtype in FLOAT_DTYPES or batch.dtype == torch.float64:
-        return restore(_float_chain(batch, parsed))
     if batch.shape[0] == 0 or not parsed:
         return restore(batch.clone(memory_format=torch.preserve_format))
+    if batch.dtype != torch.uint8:
+        return restore(_float_chain(batch, parsed))
 
     total = None  # the table so far; None = identity
     hist0 = None  # histogram of the input, computed at most once
     hist_steps = ("equalize", "autocontrast") + (("contrast",) if c == 1 else ())
-    hist_rows = _rows_needing(parsed, hist_steps, device)
+    hist_rows = _rows_needing(parsed, hist_steps, batch)
 
     def hist_now():
         nonlocal hist0
@@ -295,7 +282,7 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
             if c == 1:
                 mean = mean_from_histogram(hist_now())
             else:
-                rows = _rows_needing([(name, values, mask)], ("contrast",), device)
+                rows = _rows_needing([(name, values, mask)], ("contrast",), batch)
                 t = None if total is None else total.expand(b, -1, -1)
 
                 def gmean(x, idx, t=t):
@@ -313,10 +300,11 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
     return restore(out)
 
 
-def _rows_needing(parsed, names, device) -> torch.Tensor | None:
-    """CPU only: the sample indices (int64) where a step in ``names`` applies; ``None`` for every sample
-    (any such step without a mask, or a non-CPU device, where reading a mask would synchronise)."""
-    if device.type != "cpu":
+def _rows_needing(parsed, names, batch: torch.Tensor) -> torch.Tensor | None:
+    """Host path only: the sample indices (int64) where a step in ``names`` applies; ``None`` for every
+    sample (any such step without a mask, or a tensor off the host path, where reading a mask would
+    synchronise or leave the CUDA code path)."""
+    if not backend.host_path(batch):
         return None
     need = None
     for name, _, mask in parsed:
@@ -331,20 +319,14 @@ def _rows_needing(parsed, names, device) -> torch.Tensor | None:
 
 def _on_rows(batch: torch.Tensor, rows: torch.Tensor | None, fn, with_idx: bool = False) -> torch.Tensor:
     """A per-sample statistic ``fn(batch)`` computed only on ``rows`` (zeros elsewhere): the histogram and
-    gray-mean passes then read just the samples whose step uses them (on the CPU, where a policy's chain
-    runs most samples with identity for those steps)."""
+    gray-mean passes then read just the samples whose step uses them (on the host path, where a policy's
+    chain runs most samples with identity for those steps)."""
     if rows is None:
         return fn(batch, None) if with_idx else fn(batch)
-    sub = _take_rows(batch, rows)
+    sub = take(batch, rows)
     part = fn(sub, rows) if with_idx else fn(sub)
     out = torch.zeros((batch.shape[0], *part.shape[1:]), dtype=part.dtype, device=part.device)
     return out.index_copy_(0, rows, part)
-
-
-def _take_rows(img: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    from gpuaug._torch.pixel import take
-
-    return take(img, idx)
 
 
 def _simple_lut(name: str, values: list[torch.Tensor], b: int, device) -> torch.Tensor:
@@ -361,21 +343,53 @@ def _simple_lut(name: str, values: list[torch.Tensor], b: int, device) -> torch.
     raise AssertionError(name)
 
 
-def _float_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
-    from gpuaug.functional import color
+# ---------------------------------------------------------------------------------------------------------
+# Floating images: the steps one by one on [0, 1], each result cast back to the image's dtype.
 
-    fns = {
-        "posterize": color.posterize,
-        "solarize": color.solarize,
-        "solarize_add": color.solarize_add,
-        "invert": color.invert,
-        "brightness": color.adjust_brightness,
-        "contrast": color.adjust_contrast,
-        "equalize": color.equalize,
-        "autocontrast": color.autocontrast,
-    }
+
+def _quantize(x: torch.Tensor) -> torch.Tensor:
+    """Floating [0, 1] -> uint8 levels ``round(clamp(x, 0, 1) * 255)``."""
+    return (x.float() * 255.0).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def _via_levels(x: torch.Tensor, table) -> torch.Tensor:
+    """``table(q) / 255`` of the quantized levels; ``table`` maps the uint8 levels to a (B, C|1, 256) lut."""
+    q = _quantize(x)
+    return (backend.op("apply_lut", q)(q, table(q)).float() / 255.0).to(x.dtype)
+
+
+def _col4(p: torch.Tensor) -> torch.Tensor:
+    return p.float().view(-1, 1, 1, 1)
+
+
+def float_step(name: str, x: torch.Tensor, values: list[torch.Tensor]) -> torch.Tensor:
+    """One pointwise op on a floating (B, C, H, W) batch in [0, 1]; the result has x's dtype."""
+    if name == "posterize":
+        return _via_levels(x, lambda q: posterize_lut(values[0]))
+    if name == "equalize":
+        return _via_levels(x, lambda q: backend.op("equalize_lut", q)(backend.op("histogram", q)(q)))
+    v = x.float()
+    if name == "solarize":
+        y = solarize_fn(v, _col4(values[0]), 1.0)
+    elif name == "solarize_add":
+        y = solarize_add_fn(v, _col4(values[0]), _col4(values[1]), 1.0)
+    elif name == "invert":
+        y = invert_fn(v, 1.0)
+    elif name == "brightness":
+        y = blend_fn(v, 0.0, _col4(values[0]), 1.0)
+    elif name == "contrast":
+        y = blend_fn(v, _col4(backend.op("gray_mean", x)(x)), _col4(values[0]), 1.0)
+    elif name == "autocontrast":
+        lo, hi = v.amin((2, 3), keepdim=True), v.amax((2, 3), keepdim=True)
+        y = stretch_fn(v, lo, hi, 1.0).clamp_(0, 1)
+    else:
+        raise AssertionError(name)
+    return y.to(x.dtype)
+
+
+def _float_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
     x = batch
     for name, values, mask in parsed:
-        y = fns[name](x, *values)
+        y = float_step(name, x, values)
         x = y if mask is None else torch.where(mask.view(-1, 1, 1, 1), y, x)
-    return x if parsed else batch.clone(memory_format=torch.preserve_format)
+    return x.contiguous(memory_format=memory_format_of(batch))

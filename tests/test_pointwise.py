@@ -1,4 +1,5 @@
-"""LUT primitives (apply_lut, histogram) and the table algebra / chain fusion of gpuaug.functional.lut."""
+"""The pointwise engine (gpuaug.functional.pointwise): tables against PIL, table algebra, chain fusion; and
+the torch path of its primitives (apply_lut, histogram) against numpy, chunked and whole-batch."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from PIL import Image, ImageEnhance, ImageOps
 
 import gpuaug.backend as backend
 import gpuaug.functional as F
-from gpuaug._torch import pixel
-from gpuaug.functional import lut as L
+from gpuaug._torch import _common
+from gpuaug._torch.color import gray_mean
+from gpuaug._torch.histogram import histogram
+from gpuaug._torch.lut import apply_lut, equalize_lut
+from gpuaug.functional import pointwise as L
 
 SIZE = (29, 41)
 
@@ -33,11 +37,14 @@ def _np_hist(img: torch.Tensor) -> np.ndarray:
                      for b in range(a.shape[0])])
 
 
-@pytest.fixture(params=[1 << 18, 1000, 0], ids=["chunk-default", "chunk-small", "one-shot"])
+@pytest.fixture(params=[1 << 18, 1000, None], ids=["chunk-default", "chunk-small", "one-shot"])
 def chunk(request, monkeypatch):
-    """Run the CPU primitives with the default chunk, a tiny one (many chunks, ragged last one) and none
-    (0: the whole batch at once, the code path CUDA tensors take)."""
-    monkeypatch.setattr(pixel, "_CHUNK", request.param)
+    """Run the CPU primitives with the default chunk, a tiny one (many chunks, ragged last one) and as on
+    CUDA (None: the whole batch at once, the code path CUDA tensors take)."""
+    if request.param is None:
+        monkeypatch.setattr(_common, "one_shot", lambda img: True)
+    else:
+        monkeypatch.setattr(_common, "CHUNK", request.param)
     return request.param
 
 
@@ -52,7 +59,7 @@ def test_apply_lut_numpy(c, layout, chunk):
     before = x.clone()
     for lut_c in {1, c}:
         lut = torch.randint(0, 256, (7, lut_c, 256), dtype=torch.uint8)
-        out = pixel.apply_lut(x, lut)
+        out = apply_lut(x, lut)
         assert np.array_equal(out.numpy(), _np_apply(x, lut))
         if layout == "channels_last":
             assert out.is_contiguous(memory_format=torch.channels_last)
@@ -67,7 +74,7 @@ def test_histogram_numpy_and_pil(c, layout, chunk):
         x = x.contiguous()
     elif layout == "channels_last":
         x = x.contiguous(memory_format=torch.channels_last)
-    h = pixel.histogram(x)
+    h = histogram(x)
     assert h.dtype == torch.int32 and h.shape == (7, c, 256)
     assert np.array_equal(h.numpy(), _np_hist(x))
     for b in range(7):  # PIL's histogram: bands concatenated
@@ -77,15 +84,15 @@ def test_histogram_numpy_and_pil(c, layout, chunk):
 def test_histogram_many_planes():
     # more than 127 planes: several int16 chunks even with the default chunk size
     x = torch.randint(0, 256, (50, 3, 5, 7), dtype=torch.uint8)
-    assert np.array_equal(pixel.histogram(x).numpy(), _np_hist(x))
+    assert np.array_equal(histogram(x).numpy(), _np_hist(x))
 
 
 def test_primitives_empty():
     x = torch.zeros((0, 3, 5, 7), dtype=torch.uint8)
-    assert pixel.apply_lut(x, torch.zeros((0, 3, 256), dtype=torch.uint8)).shape == x.shape
-    assert pixel.histogram(x).shape == (0, 3, 256)
+    assert apply_lut(x, torch.zeros((0, 3, 256), dtype=torch.uint8)).shape == x.shape
+    assert histogram(x).shape == (0, 3, 256)
     y = torch.zeros((2, 3, 0, 7), dtype=torch.uint8)
-    assert pixel.histogram(y).sum() == 0
+    assert histogram(y).sum() == 0
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -120,10 +127,10 @@ def test_builders_match_pil_tables():
 def test_contrast_lut_uses_the_gray_mean():
     x = photo_batch(4, SIZE)
     f = torch.tensor([0.2, 0.9, 1.3, 2.2])
-    mean = pixel.gray_mean(x)
+    mean = gray_mean(x)
     ref = torch.stack([torch.tensor([int(np.asarray(to_pil(im).convert("L")).mean() + 0.5)]) for im in x])
     assert torch.equal(mean.long(), ref[:, 0])
-    out = pixel.apply_lut(x, L.contrast_lut(f, mean))
+    out = apply_lut(x, L.contrast_lut(f, mean))
     ref_img = torch.stack([to_tensor(ImageEnhance.Contrast(to_pil(im)).enhance(fi))
                            for im, fi in zip(x, f.tolist())])
     assert max_abs_diff(out, ref_img) <= 1
@@ -131,9 +138,9 @@ def test_contrast_lut_uses_the_gray_mean():
 
 def test_equalize_autocontrast_lut_from_histogram():
     x = photo_batch(4, SIZE)
-    h = pixel.histogram(x)
-    assert max_abs_diff(pixel.apply_lut(x, L.equalize_lut(h)), pil_map(ImageOps.equalize, x)) == 0
-    assert max_abs_diff(pixel.apply_lut(x, L.autocontrast_lut(h)), pil_map(ImageOps.autocontrast, x)) <= 1
+    h = histogram(x)
+    assert max_abs_diff(apply_lut(x, equalize_lut(h)), pil_map(ImageOps.equalize, x)) == 0
+    assert max_abs_diff(apply_lut(x, L.autocontrast_lut(h)), pil_map(ImageOps.autocontrast, x)) <= 1
 
 
 def test_compose_and_push_histogram():
@@ -142,10 +149,10 @@ def test_compose_and_push_histogram():
     b = torch.randint(0, 256, (5, 1, 256), dtype=torch.uint8)
     ab = L.compose(a, b)
     assert ab.shape == (5, 3, 256)
-    assert torch.equal(pixel.apply_lut(x, ab), pixel.apply_lut(pixel.apply_lut(x, a), b))
-    h = pixel.histogram(x)
-    assert torch.equal(L.push_histogram(h, a), pixel.histogram(pixel.apply_lut(x, a)))
-    assert torch.equal(L.push_histogram(h, b), pixel.histogram(pixel.apply_lut(x, b)))
+    assert torch.equal(apply_lut(x, ab), apply_lut(apply_lut(x, a), b))
+    h = histogram(x)
+    assert torch.equal(L.push_histogram(h, a), histogram(apply_lut(x, a)))
+    assert torch.equal(L.push_histogram(h, b), histogram(apply_lut(x, b)))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -251,8 +258,9 @@ def test_chain_masks_per_sample():
 
 @pytest.mark.parametrize("gray", [False, True])
 def test_chain_masked_statistics_read_only_their_samples(gray, monkeypatch):
-    """On the CPU the histogram and gray-mean passes read only the samples whose masked step needs them;
-    each sample still equals the ops one by one (contrast and equalize after a brightness table)."""
+    """On the host path the histogram and gray-mean passes read only the samples whose masked step needs
+    them (off it, as on CUDA, every sample); each sample still equals the ops one by one (contrast and
+    equalize after a brightness table)."""
     x = photo_batch(6, SIZE, gray=gray)
     m_c = torch.tensor([True, False, False, True, False, False])
     m_e = torch.tensor([False, True, False, True, False, False])
@@ -269,9 +277,10 @@ def test_chain_masked_statistics_read_only_their_samples(gray, monkeypatch):
 
     monkeypatch.setattr(backend, "op", op)
     out = L.pointwise_chain(x, chain)
-    hist_rows = int((m_e | m_a | (m_c if gray else torch.zeros_like(m_c))).sum())
+    host = backend.host_path(x)
+    hist_rows = int((m_e | m_a | (m_c if gray else torch.zeros_like(m_c))).sum()) if host else 6
     assert ("histogram", hist_rows) in seen
-    assert ("gray_mean", int(m_c.sum())) in seen or gray
+    assert ("gray_mean", int(m_c.sum()) if host else 6) in seen or gray
     for b in range(6):
         ref = F.adjust_brightness(x[b], 1.4)
         steps = ((m_c, lambda t: F.adjust_contrast(t, 0.6)), (m_e, F.equalize), (m_a, F.autocontrast))
