@@ -36,7 +36,7 @@ import gpuaug  # noqa: E402
 from benchmarks.peers import pil_randaugment_one  # noqa: E402
 from gpuaug.layers import Compose, CutMix, Normalize
 from gpuaug.policies import RandAugment
-from gpuaug.preview import sample_images
+from gpuaug.samples import sample_batch
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 class PilPipeline:
@@ -113,7 +113,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    x = sample_images(args.batch, (args.size, args.size))
+    x = sample_batch(args.batch, (args.size, args.size), seed=None)
     labels = torch.arange(args.batch) % 1000
     pil_images = [Image.fromarray(img.permute(1, 2, 0).contiguous().numpy()) for img in x]
     g = torch.Generator().manual_seed(0)

@@ -1,10 +1,11 @@
 """gpuaug: batched, per-sample image augmentation on the GPU (Triton) and the CPU (vectorized torch)."""
 
+from importlib import metadata as _metadata
+
 from gpuaug import functional, layers, policies
 from gpuaug.backend import get_backend, set_backend
 from gpuaug.config import from_config, to_config, to_yaml
 from gpuaug.distributed import seed_everything
-from gpuaug.feeding import build_hook
 from gpuaug.layers import (
     ColorJitter,
     Compose,
@@ -33,11 +34,15 @@ from gpuaug.layers import (
     RandomSolarize,
     RandomVerticalFlip,
 )
-from gpuaug.loader import AugmentingCollate, BatchHook, DeviceLoader, capture_hook, collate_uint8
+from gpuaug.loader import AugmentingCollate, BatchHook, DeviceLoader, build_hook, capture_hook, collate_uint8
 from gpuaug.policies import AugMix, AutoAugment, RandAugment, TrivialAugmentWide, from_string
 from gpuaug.preview import preview
 
-__version__ = "0.1.0"
+try:  # the number lives in pyproject.toml only
+    __version__ = _metadata.version("gpuaug")
+except _metadata.PackageNotFoundError:  # imported from a source tree that is not installed
+    __version__ = "0+unknown"
+
 __all__ = [
     "AugMix", "AugmentingCollate", "BatchHook", "DeviceLoader", "build_hook", "capture_hook", "collate_uint8",
     "seed_everything", "AutoAugment", "ColorJitter", "Compose", "CutMix", "MixUp", "MixUpCutMix", "Normalize",

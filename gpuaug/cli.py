@@ -56,8 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         description="gpuaug: batched image augmentation on the GPU. 'bench' tells whether your training "
                     "step waits for data.")
     sub = parser.add_subparsers(dest="command", metavar="{bench,demo,preview}")
-    bench = sub.add_parser("bench", help="the feeding check: is the model waiting for data? "
-                                         "(bench --suite [run.py flags]: the benchmark suite against peers)")
+    bench = sub.add_parser("bench", help="the feeding check: is the model waiting for data?")
     _bench_args(bench)
     demo = sub.add_parser("demo", help="a quick feeding check (few steps)")
     _bench_args(demo)
@@ -100,8 +99,9 @@ def _run_preview(args) -> int:
     import torch
 
     from gpuaug import layers as L
-    from gpuaug.feeding import parse_policy
-    from gpuaug.preview import preview, sample_images
+    from gpuaug.loader import parse_policy
+    from gpuaug.preview import preview
+    from gpuaug.samples import sample_batch
 
     torch.manual_seed(args.seed)
     try:
@@ -116,7 +116,8 @@ def _run_preview(args) -> int:
             if args.mix:
                 steps.append(L.MixUpCutMix(num_classes=args.images))
             pipeline = L.Compose(steps)
-        preview(pipeline, sample_images(args.images, (args.size, args.size)), draws=args.draws, path=args.out)
+        images = sample_batch(args.images, (args.size, args.size), seed=None)  # whole photos, resized
+        preview(pipeline, images, draws=args.draws, path=args.out)
     except (ValueError, TypeError, OSError) as e:
         print(f"gpuaug preview: {e}", file=sys.stderr)
         return 2
@@ -124,30 +125,15 @@ def _run_preview(args) -> int:
     return 0
 
 
-def _run_suite(argv: list[str]) -> int:
-    """``bench --suite``: the benchmark suite against the peer libraries (benchmarks/run.py).
-
-    The suite lives beside the package in a source checkout, not in the installed wheel."""
-    import os
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if not os.path.isfile(os.path.join(root, "benchmarks", "run.py")):
-        print("gpuaug bench --suite: needs a source checkout (benchmarks/run.py beside gpuaug/)",
-              file=sys.stderr)
-        return 2
-    sys.path.insert(0, root)
-    from benchmarks.run import main as suite_main
-
-    return suite_main(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv.insert(0, "bench")
+    parser = _parser()
     if argv[0] == "bench" and "--suite" in argv:
-        return _run_suite([a for a in argv[1:] if a != "--suite"])
-    args = _parser().parse_args(argv)
+        parser.error("bench --suite is gone: in a source checkout the benchmark suite is "
+                     "'python benchmarks/run.py'")
+    args = parser.parse_args(argv)
     if args.command in ("bench", "demo"):
         return _run_bench(args, quick=args.command == "demo")
     return _run_preview(args)

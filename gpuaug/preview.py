@@ -12,22 +12,7 @@ import os
 import numpy as np
 import torch
 
-SAMPLES = os.path.join(os.path.dirname(__file__), "data", "samples")
-
-
-def sample_images(n: int = 4, size: tuple[int, int] = (160, 160)) -> torch.Tensor:
-    """The bundled sample photos as a uint8 (n, 3, H, W) batch, resized (bilinear) to ``size``."""
-    from PIL import Image
-
-    names = sorted(f for f in os.listdir(SAMPLES) if f.endswith((".jpg", ".png")))
-    if not names:
-        raise ValueError(f"no sample images in {SAMPLES}")
-    imgs = []
-    for i in range(n):
-        im = Image.open(os.path.join(SAMPLES, names[i % len(names)])).convert("RGB")
-        im = im.resize((size[1], size[0]), Image.BILINEAR)
-        imgs.append(torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1))
-    return torch.stack(imgs)
+from gpuaug.samples import sample_batch
 
 
 def _num_classes(layer) -> int | None:
@@ -68,7 +53,7 @@ def preview(
     if not isinstance(draws, int) or isinstance(draws, bool) or draws < 1:
         raise ValueError(f"draws must be a positive int, got {draws!r}")
     if images is None:
-        images = sample_images()
+        images = sample_batch(4, (160, 160), seed=None)
     if not isinstance(images, torch.Tensor) or images.dim() not in (3, 4):
         raise TypeError("images must be a (B, C, H, W) or (C, H, W) tensor")
     if images.dim() == 3:
@@ -104,4 +89,4 @@ def preview(
     return im
 
 
-__all__ = ["preview", "sample_images"]
+__all__ = ["preview"]

@@ -100,6 +100,44 @@ def test_bench_bad_arguments(tmp_path, capsys):
         main(["bench", "--device", "tpu"])
 
 
+def test_bench_suite_flag_is_gone(capsys):
+    # the benchmark suite is `python benchmarks/run.py` in a source checkout, not a CLI flag
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "--suite", "--size", "32"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--suite is gone" in err[-1] and "benchmarks/run.py" in err[-1]
+
+
+def test_import_gpuaug_stays_light():
+    """``import gpuaug`` leaves the feeding check and PIL's drawing code unimported; the version comes from
+    the installed package's metadata ("0+unknown" without it)."""
+    code = """if True:
+        import importlib.metadata as m
+        import sys
+
+        import gpuaug
+
+        heavy = ("gpuaug.feeding", "gpuaug.feeding.models", "PIL.ImageDraw", "PIL.ImageFont")
+        assert not [k for k in heavy if k in sys.modules], [k for k in heavy if k in sys.modules]
+        assert gpuaug.__version__ == m.version("gpuaug"), gpuaug.__version__
+        assert gpuaug.build_hook is sys.modules["gpuaug.loader"].build_hook
+
+        def missing(name):
+            raise m.PackageNotFoundError(name)
+
+        m.version = missing
+        for k in [k for k in sys.modules if k == "gpuaug" or k.startswith("gpuaug.")]:
+            del sys.modules[k]
+        import gpuaug
+
+        assert gpuaug.__version__ == "0+unknown", gpuaug.__version__
+        print("ok")
+    """
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
 @pytest.mark.slow
 def test_python_m_gpuaug_demo(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -157,7 +195,7 @@ def test_verdict_threshold_and_errors():
 
 @pytest.mark.skipif(not HAS_LAYERS, reason="gpuaug policies not importable")
 def test_parse_policy():
-    from gpuaug.feeding import parse_policy
+    from gpuaug.loader import parse_policy
 
     assert parse_policy("none") is None
     from gpuaug.policies import AutoAugment, RandAugment, TrivialAugmentWide
@@ -174,7 +212,7 @@ def test_parse_policy():
 
 
 def test_models():
-    from gpuaug.models import build_model
+    from gpuaug.feeding.models import build_model
 
     for name in ("small", "tiny"):
         m = build_model(name, 5)

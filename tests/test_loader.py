@@ -16,6 +16,7 @@ from gpuaug.loader import (
     BatchHook,
     DeviceLoader,
     as_uint8_batch,
+    build_hook,
     capture_hook,
     collate_uint8,
 )
@@ -33,7 +34,7 @@ needs_layers = pytest.mark.skipif(not HAS_LAYERS, reason="gpuaug layers/policies
 
 def _photos(b: int = 6, h: int = 29, w: int = 37) -> np.ndarray:
     """``(B, H, W, 3)`` uint8 crops of real photos (the bundled samples)."""
-    from gpuaug.feeding import sample_photos
+    from gpuaug.samples import sample_photos
 
     photos = [np.asarray(im) for _, im in sample_photos()]
     return np.stack([photos[i % len(photos)][5 * i: 5 * i + h, 3 * i: 3 * i + w] for i in range(b)])
@@ -161,8 +162,6 @@ def test_hook_argument_errors():
 
 @needs_layers
 def test_hook_with_policy_mixes_labels():
-    from gpuaug.feeding import build_hook
-
     torch.manual_seed(3)
     hook = build_hook("rand-m9-n2", size=24, num_classes=3, dtype=torch.bfloat16)
     x, y = hook(list(_photos(8)), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
@@ -236,8 +235,6 @@ def test_collate_in_workers_draws_differently_and_reproducibly(own_generator):
 
 @needs_layers
 def test_collate_in_workers_with_policy():
-    from gpuaug.feeding import build_hook
-
     collate = AugmentingCollate(build_hook("rand-m9-n2", size=24, num_classes=3))
     dl = DataLoader(PhotoSet(8), batch_size=4, num_workers=2, collate_fn=collate)
     batches = list(dl)
@@ -270,8 +267,6 @@ def test_device_loader_cuda_matches_cpu_and_never_syncs():
 @needs_cuda
 @needs_layers
 def test_hook_cuda_policy_no_sync():
-    from gpuaug.feeding import build_hook
-
     hook = build_hook("rand-m9-n2", size=24, num_classes=3, dtype=torch.bfloat16, device="cuda")
     x = torch.from_numpy(_photos(8)).permute(0, 3, 1, 2).cuda()
     y = torch.arange(8, device="cuda") % 3
@@ -287,8 +282,6 @@ def test_hook_cuda_policy_no_sync():
 @needs_cuda
 @needs_layers
 def test_capture_hook_replays_with_new_draws():
-    from gpuaug.feeding import build_hook
-
     hook = build_hook("rand-m9-n2", size=24, num_classes=3, device="cuda")
     x = torch.from_numpy(_photos(8)).permute(0, 3, 1, 2).contiguous().cuda()
     y = torch.arange(8, device="cuda") % 3

@@ -1,0 +1,182 @@
+"""The batch hook: ``x, y = hook(x_uint8, y)`` augments, mixes, normalizes, casts and lays out one batch
+where the model runs; :func:`build_hook` makes the standard ImageNet-style one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from gpuaug import backend
+from gpuaug.loader.collate import _as_labels, as_uint8_batch
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "BatchHook", "build_hook", "parse_policy"]
+
+
+def _same_device(have: torch.device, want: torch.device) -> bool:
+    """``want`` may omit the CUDA index ("cuda" means the current device)."""
+    if have.type != want.type:
+        return False
+    if want.type == "cuda" and want.index is None:
+        return have.index == torch.cuda.current_device()
+    return have.index == want.index or want.type == "cpu"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The batch hook
+# ----------------------------------------------------------------------------------------------------------
+class BatchHook(nn.Module):
+    """``x, y = hook(x_uint8, y)``: augment, mix labels, normalize, cast and lay out one batch.
+
+    Args:
+        augment: a module/callable ``(B, C, H, W) uint8 -> (B, C, H', W')`` (any gpuaug layer, policy or
+            ``Compose``); ``None`` for none.
+        mix: a module/callable ``(img, labels) -> (img, soft_labels)`` (``gpuaug.CutMix``, ``gpuaug.MixUp``,
+            or a random choice of both); ``None`` for none.
+        mean, std: per-channel statistics in [0, 1] units; the output is ``(x / 255 - mean) / std``.
+            ``None`` leaves ``x / 255``. A floating result of ``augment``/``mix`` is taken as [0, 1] and
+            normalized the same way; if your pipeline already normalizes (ends with ``Normalize``), pass
+            ``mean=None, std=None`` and it is only cast.
+        dtype: output dtype (``float32``, ``bfloat16`` or ``float16``).
+        channels_last: return ``torch.channels_last`` images.
+        device: where to run; ``None`` runs where the batch already is.
+        num_classes: with int labels and no ``mix``, return one-hot float labels of this width
+            (``None`` keeps the int labels).
+
+    ``hook.eval()`` skips augmentation and mixing (validation batches are only converted).
+    On CUDA nothing here synchronizes with the host: copies are ``non_blocking`` and the constants live on
+    the device.
+    """
+
+    def __init__(
+        self,
+        augment: Callable | None = None,
+        mix: Callable | None = None,
+        *,
+        mean: Sequence[float] | None = IMAGENET_MEAN,
+        std: Sequence[float] | None = IMAGENET_STD,
+        dtype: torch.dtype = torch.float32,
+        channels_last: bool = True,
+        device: torch.device | str | None = None,
+        num_classes: int | None = None,
+    ) -> None:
+        super().__init__()
+        if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+            raise TypeError(f"dtype must be float32, bfloat16 or float16, got {dtype}")
+        if (mean is None) != (std is None):
+            raise ValueError("mean and std must be given together (or both None)")
+        if std is not None and any(float(s) <= 0 for s in std):
+            raise ValueError(f"std must be positive, got {tuple(std)}")
+        if mean is not None and len(mean) != len(std):
+            raise ValueError(f"mean and std must have the same length, got {len(mean)} and {len(std)}")
+        self.augment = augment
+        self.mix = mix
+        self.dtype = dtype
+        self.channels_last = channels_last
+        self.device = None if device is None else torch.device(device)
+        self.num_classes = num_classes
+        mean_t = torch.tensor(mean if mean is not None else (0.0,), dtype=torch.float32)
+        std_t = torch.tensor(std if std is not None else (1.0,), dtype=torch.float32)
+        # uint8 -> normalized float in one fused pass: out = x * scale + shift.
+        self.register_buffer("_scale", (1.0 / (255.0 * std_t)).reshape(1, -1, 1, 1), persistent=False)
+        self.register_buffer("_shift", (-mean_t / std_t).reshape(1, -1, 1, 1), persistent=False)
+        self.register_buffer("_fscale", (1.0 / std_t).reshape(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x, y=None, *, layout: str = "auto"):
+        """Return ``x`` (no labels given) or ``(x, y)``; see the class docstring."""
+        x = as_uint8_batch(x, layout)
+        y = _as_labels(y)
+        device = self.device or x.device
+        if not _same_device(x.device, device):
+            x = x.to(device, non_blocking=True)
+        if y is not None and not _same_device(y.device, device):
+            y = y.to(device, non_blocking=True)
+        if not _same_device(self._scale.device, device):
+            # only the first batch; the layers need no move, they draw on the image's device
+            for name in ("_scale", "_shift", "_fscale"):
+                setattr(self, name, getattr(self, name).to(device))
+        if self.training and self.augment is not None:
+            x = self.augment(x)
+        if self.training and self.mix is not None:
+            if y is None:
+                raise ValueError("mix (CutMix/MixUp) needs labels: call hook(x, y)")
+            x, y = self.mix(x, y)
+        elif y is not None and self.num_classes is not None and not y.is_floating_point():
+            y = nn.functional.one_hot(y.long(), self.num_classes).to(torch.float32)
+        x = self._convert(x)
+        return x if y is None else (x, y)
+
+    def _convert(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.uint8:
+            scale = self._scale
+        elif x.is_floating_point():
+            scale = self._fscale  # a floating result (MixUp blends, a converting pipeline) is in [0, 1]
+        else:
+            raise TypeError(f"augmentation returned dtype {x.dtype}; expected uint8 or floating")
+        b, c = x.shape[:2]
+        if scale.shape[1] not in (1, c):
+            raise ValueError(f"mean/std have {scale.shape[1]} values but the images have {c} channels")
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        # One pass: read the batch once, write the converted, laid-out output once.
+        per_channel = [v.reshape(1, -1).expand(b, c) for v in (scale, self._shift)]
+        return backend.op("normalize", x)(x, *per_channel, self.dtype, fmt)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The standard training pipeline
+# ----------------------------------------------------------------------------------------------------------
+def parse_policy(policy: str):
+    """A policy string as a gpuaug policy layer, or ``None`` for ``"none"``.
+
+    timm-style strings (``gpuaug.policies.from_string``): ``rand-m9-n2[-mstd0.5]``, ``trivial``,
+    ``autoaugment-imagenet``; ``auto`` is short for ``autoaugment-imagenet``; ``none``.
+    """
+    from gpuaug.policies import from_string
+
+    p = policy.strip().lower()
+    if p in ("none", ""):
+        return None
+    if p in ("auto", "autoaug"):
+        p = "autoaugment-imagenet"
+    try:
+        return from_string(p)
+    except ValueError as e:
+        raise ValueError(f"policy {policy!r}: {e} (examples: rand-m9-n2-mstd0.5, trivial, "
+                         "autoaugment-imagenet, none)") from None
+
+
+def build_hook(policy: str = "rand-m9-n2", size: int = 224, num_classes: int = 1000, *, mix: bool = True,
+               dtype: torch.dtype = torch.float32, device=None, crop: bool = True,
+               pipeline=None) -> BatchHook:
+    """The standard ImageNet-style training pipeline as a :class:`BatchHook`.
+
+    RandomResizedCrop(size) + RandomHorizontalFlip + the policy on uint8, then CutMix or MixUp (chosen per
+    sample, timm's recipe) on the labels, then normalize (ImageNet mean/std), cast and ``channels_last``.
+    ``crop=False`` drops crop and flip, ``policy="none"`` the policy, ``mix=False`` the mixing.
+    ``pipeline`` (a config or a .yaml/.json path, see ``gpuaug.config``) replaces crop, flip and policy.
+    """
+    from gpuaug import layers as L
+
+    if pipeline is not None:
+        from gpuaug.config import from_config
+
+        augment = from_config(pipeline)
+    else:
+        steps = [L.RandomResizedCrop(size), L.RandomHorizontalFlip()] if crop else []
+        policy_layer = parse_policy(policy)
+        if policy_layer is not None:
+            steps.append(policy_layer)
+        augment = L.Compose(steps) if len(steps) > 1 else (steps[0] if steps else None)
+    mixer = _mixer(L, num_classes) if mix else None
+    return BatchHook(augment, mixer, mean=IMAGENET_MEAN, std=IMAGENET_STD, dtype=dtype, device=device,
+                     num_classes=num_classes)
+
+
+def _mixer(layers, num_classes: int):
+    """timm's ImageNet recipe: per sample, CutMix (alpha 1.0) or MixUp (alpha 0.8), label smoothing 0.1."""
+    return layers.MixUpCutMix(mixup_alpha=0.8, cutmix_alpha=1.0, switch_prob=0.5, label_smoothing=0.1,
+                              num_classes=num_classes)
