@@ -19,7 +19,6 @@ difference; the rotation convention must match PIL's: counter-clockwise on scree
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import statistics
 import sys
@@ -29,23 +28,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageEnhance, ImageOps
 
-
-def load_photos(n: int, size: int, seed: int = 0) -> list[Image.Image]:
-    """``n`` distinct real photos at ``size``²: random square crops (50-100 % of the short side) of the
-    bundled sample photos, resized with PIL bilinear."""
-    import gpuaug
-
-    paths = sorted(glob.glob(os.path.join(os.path.dirname(gpuaug.__file__), "data", "samples", "*.jpg")))
-    srcs = [Image.open(p).convert("RGB") for p in paths]
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        im = srcs[i % len(srcs)]
-        w, h = im.size
-        side = int(min(w, h) * rng.uniform(0.5, 1.0))
-        x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
-        out.append(im.crop((x0, y0, x0 + side, y0 + side)).resize((size, size), Image.BILINEAR))
-    return out
+from gpuaug.samples import sample_crops
 
 
 def pil_chain(ims, angles, bright, contrast):
@@ -105,7 +88,9 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    ims = load_photos(args.n, args.size)
+    # n distinct real photos: random square crops (25-100 % of a photo's area), resized with PIL bilinear
+    crops = sample_crops(args.n, args.size, seed=0, scale=(0.25, 1.0), ratio=(1.0, 1.0))
+    ims = [Image.fromarray(a) for a in crops]
     x = to_tensor(ims)
     rng = np.random.default_rng(1)
     angles = rng.uniform(-30, 30, args.n)

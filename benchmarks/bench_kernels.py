@@ -17,16 +17,19 @@ Writes ``benchmarks/results/<device>-<date>-kernels.json`` (``--out`` to change)
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import math
 import os
-import re
 import statistics
 import sys
 import time
 
-import torch
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the checkout
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import torch  # noqa: E402
+
+from benchmarks.device import copy_gbps, header  # noqa: E402
 
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0").strip() not in ("", "0")
 # torch.compile costs tens of seconds per case: only these cases get a compiled torch-path row.
@@ -45,14 +48,6 @@ def parse_args(argv=None):
     ap.add_argument("--ops", default=None, help="comma list of case names (default: all)")
     ap.add_argument("--out", default=None, help="results JSON path")
     return ap.parse_args(argv)
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = "cpu-interpreter" if INTERPRET else "cpu"
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def timer(device: torch.device, smoke: bool):
@@ -80,15 +75,6 @@ def timer(device: torch.device, smoke: bool):
     return run
 
 
-def copy_gbps(device: torch.device, smoke: bool, time_fn) -> float:
-    """GB/s of a large device copy, bytes read + bytes written."""
-    n = (1 << 16) if smoke else (1 << 30)
-    src = torch.randint(0, 255, (n,), dtype=torch.uint8, device=device)
-    dst = torch.empty_like(src)
-    s = time_fn(lambda i: dst.copy_(src), 1)
-    return 2 * n / s / 1e9
-
-
 def make_cases(batch: int, size: int, device: torch.device, n_rot: int):
     """name -> (bytes the op must move, kernel call, torch-path call); peers likewise with a peer call.
     Every call takes the rotation index of its input batch."""
@@ -102,6 +88,7 @@ def make_cases(batch: int, size: int, device: torch.device, n_rot: int):
     from gpuaug._torch import pixel as tp
     from gpuaug._torch import warp as tw
     from gpuaug.functional.lut import equalize_lut  # the torch path's table builder
+    from gpuaug.samples import sample_batch
 
     g = torch.Generator(device="cpu").manual_seed(0)
     b, c, s = batch, 3, size
@@ -109,7 +96,9 @@ def make_cases(batch: int, size: int, device: torch.device, n_rot: int):
     imgs = [torch.randint(0, 256, (b, c, s, s), dtype=torch.uint8, generator=g).to(device)
             for _ in range(n_rot)]
     # Photos for the histogram: real images pile counts into few bins (atomic contention random data hides).
-    photos = [photo_batch(b, s, r).to(device) for r in range(n_rot)]
+    # Square crops of 16-100 % of a photo's area (40-100 % of the side), resized to s x s.
+    photos = [sample_batch(b, s, seed=r, scale=(0.16, 1.0), ratio=(1.0, 1.0)).to(device)
+              for r in range(n_rot)]
     imgs_cl = [x.contiguous(memory_format=torch.channels_last) for x in imgs]
     # per-sample rotation +-30 deg, scale 0.9-1.1, shift +-10 % about the centre: inverse maps
     ang = (torch.rand(b, generator=g) * 60 - 30) * math.pi / 180
@@ -205,32 +194,6 @@ def make_cases(batch: int, size: int, device: torch.device, n_rot: int):
     return cases, peers
 
 
-_PHOTOS: list = []
-
-
-def photo_batch(b: int, s: int, rot: int) -> torch.Tensor:
-    """(b, 3, s, s) uint8 from the bundled sample photos: random crops resized to s x s."""
-    import glob
-
-    import numpy as np
-    from PIL import Image
-
-    if not _PHOTOS:
-        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        for f in sorted(glob.glob(os.path.join(here, "gpuaug", "data", "samples", "*.jpg"))):
-            _PHOTOS.append(Image.open(f).convert("RGB"))
-    rng = np.random.default_rng(rot)
-    out = []
-    for i in range(b):
-        im = _PHOTOS[i % len(_PHOTOS)]
-        w, h = im.size
-        side = int(min(w, h) * rng.uniform(0.4, 1.0))
-        x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
-        im = im.crop((x0, y0, x0 + side, y0 + side)).resize((s, s), Image.BILINEAR)
-        out.append(torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1))
-    return torch.stack(out)
-
-
 def max_diff(a, b) -> float:
     return float((a.float() - b.float()).abs().max()) if a.numel() else 0.0
 
@@ -245,16 +208,13 @@ def main(argv=None) -> int:
     batch, size = (2, 16) if smoke else (args.batch, args.size)
     n_rot = 1 if smoke else max(2, math.ceil(4 * 50e6 / (batch * 3 * size * size)))  # > 4x an H100's L2
     time_fn = timer(device, smoke)
-    import triton
-
-    result = {"device": device_name(device), "torch": torch.__version__, "triton": triton.__version__,
-              "date": _dt.date.today().isoformat(), "copy_gbps": None, "rows": [],
+    copy = copy_gbps(device, smoke)
+    result = {**header(device, copy), "rows": [],
               "timer": "triton.testing.do_bench median" if device.type == "cuda" else "perf_counter (smoke)",
-              "note": f"{batch}x3x{size}x{size} uint8, input rotated over {n_rot} batches"}
-    copy = copy_gbps(device, smoke, time_fn)
-    result["copy_gbps"] = round(copy, 2)
+              "note": f"{batch}x3x{size}x{size} uint8, input rotated over {n_rot} batches"
+              + (" (Triton interpreter)" if INTERPRET else "")}
     print(f"{result['device']}: copy {copy:.1f} GB/s (read + write); torch {torch.__version__}, "
-          f"triton {triton.__version__}")
+          f"triton {result['triton']}")
     cases, peers = make_cases(batch, size, device, n_rot)
     wanted = set(args.ops.split(",")) if args.ops else None
 

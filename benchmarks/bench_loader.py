@@ -35,7 +35,7 @@ from PIL import Image, ImageOps
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable from the checkout
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.peers import pil_randaugment_one  # noqa: E402
+from benchmarks.peers.pil_peer import pil_randaugment_one  # noqa: E402
 
 MEAN = np.array((0.485, 0.456, 0.406), np.float32)
 STD = np.array((0.229, 0.224, 0.225), np.float32)

@@ -16,7 +16,6 @@ the median round gives img/s for each and the ratio. Usage:
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
 import os
@@ -33,7 +32,8 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable f
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import gpuaug  # noqa: E402
-from benchmarks.peers import pil_randaugment_one  # noqa: E402
+from benchmarks.device import copy_gbps, header  # noqa: E402
+from benchmarks.peers.pil_peer import pil_randaugment_one  # noqa: E402
 from gpuaug.layers import Compose, CutMix, Normalize
 from gpuaug.policies import RandAugment
 from gpuaug.samples import sample_batch
@@ -113,7 +113,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    x = sample_batch(args.batch, (args.size, args.size), seed=None)
+    x = sample_batch(args.batch, args.size, seed=None)  # the whole photos, resized (bilinear)
     labels = torch.arange(args.batch) % 1000
     pil_images = [Image.fromarray(img.permute(1, 2, 0).contiguous().numpy()) for img in x]
     g = torch.Generator().manual_seed(0)
@@ -173,12 +173,8 @@ def main(argv=None):
         with open(args.json, "w") as fh:
             json.dump(
                 {
-                    "device": f"cpu ({args.threads} thread)",
-                    "torch": torch.__version__,
-                    "triton": None,
+                    **header("cpu", copy_gbps("cpu")),  # device, torch, triton, date, copy_gbps
                     "gpuaug": gpuaug.__version__,
-                    "date": datetime.date.today().isoformat(),
-                    "copy_gbps": None,
                     "threads": args.threads,
                     "timer": f"alternating perf_counter rounds, median of {args.rounds}",
                     "rows": rows,

@@ -10,14 +10,10 @@ included, on every side; their outputs can only be checked for invariants (shape
 from __future__ import annotations
 
 import functools
-import glob
 import math
-import os
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-from PIL import Image
 
 OPS = (
     "warp",
@@ -124,38 +120,20 @@ def grid(ops, batches, sizes, dtypes) -> list[Case]:
 
 
 # ---------------------------------------------------------------------------------------------- inputs
-def _sample_paths() -> list[str]:
-    import gpuaug
+@functools.lru_cache(maxsize=16)
+def _photo_batch(batch: int, size: int, seed: int) -> torch.Tensor:
+    """uint8 ``(B, 3, S, S)`` square crops of the bundled photos (30-70 % of a photo's area) resized to
+    ``size``: ``gpuaug.samples``. Cached: every op of a (batch, size) shares its inputs, and resizing
+    hundreds of crops costs about a second at 512²."""
+    from gpuaug.samples import sample_batch
 
-    here = os.path.join(os.path.dirname(gpuaug.__file__), "data", "samples")
-    return sorted(glob.glob(os.path.join(here, "*.jpg")))
-
-
-@functools.lru_cache(maxsize=8)
-def photos(size: int, margin: float = 1.25) -> torch.Tensor:
-    """The bundled photos as a uint8 ``(N, 3, S, S)`` stack, S = ``size * margin`` (room for random crops)."""
-    s = max(size + 1, int(round(size * margin)))
-    out = []
-    for path in _sample_paths():
-        im = Image.open(path).convert("RGB")
-        w, h = im.size
-        m = min(w, h)
-        im = im.crop(((w - m) // 2, (h - m) // 2, (w - m) // 2 + m, (h - m) // 2 + m))
-        out.append(torch.from_numpy(np.asarray(im.resize((s, s), Image.BILINEAR)).copy()).permute(2, 0, 1))
-    if not out:
-        raise RuntimeError("no bundled sample photos found under gpuaug/data/samples")
-    return torch.stack(out)
+    return sample_batch(batch, size, seed=seed, scale=(0.3, 0.7), ratio=(1.0, 1.0))
 
 
 def make_input(case: Case, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """A ``(B, 3, S, S)`` batch of random crops of real photos, in the case's dtype, on ``device``."""
-    g = torch.Generator().manual_seed(seed)
-    base = photos(case.size)
-    n, _, big, _ = base.shape
-    idx = torch.randint(0, n, (case.batch,), generator=g).tolist()
-    offs = torch.randint(0, big - case.size + 1, (case.batch, 2), generator=g).tolist()
-    x = torch.stack([base[i, :, oy : oy + case.size, ox : ox + case.size] for i, (oy, ox) in zip(idx, offs)])
-    x = x.to(device)
+    """A ``(B, 3, S, S)`` batch of random crops of real photos, in the case's dtype, on ``device``
+    (a fresh tensor: callers may modify it)."""
+    x = _photo_batch(case.batch, case.size, seed).to(device, copy=True)
     if case.dtype != "uint8":
         x = x.to(case.torch_dtype) / 255
     return x

@@ -18,12 +18,9 @@ Results go to ``benchmarks/results/<device>-<yyyy-mm-dd>.json``; ``benchmarks/re
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import math
 import os
-import platform
-import re
 import statistics
 import sys
 import time
@@ -35,6 +32,7 @@ import torch  # noqa: E402
 
 from benchmarks import cases as C  # noqa: E402
 from benchmarks import peers as P  # noqa: E402
+from benchmarks.device import copy_gbps, header, sync  # noqa: E402
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -95,54 +93,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-# ------------------------------------------------------------------------------------------- machine
-def _slug(s: str) -> str:
-    s = re.sub(r"\((r|tm|c)\)", "", s.lower())
-    s = re.sub(r"\b(cpu|processor|@.*)$", "", s.strip()).strip()
-    return re.sub(r"[^a-z0-9]+", "-", s).strip("-")
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return _slug(torch.cuda.get_device_name(device))
-    model = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"cpu-{os.cpu_count()}core-{_slug(model)}"
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def copy_bandwidth(device: torch.device, smoke: bool) -> float:
-    """GB/s of a large device copy, counted as bytes read + bytes written."""
-    if device.type == "cuda":
-        import triton.testing
-
-        n = 1 << 30
-        src = torch.empty(n, dtype=torch.uint8, device=device).random_()
-        dst = torch.empty_like(src)
-        ms = triton.testing.do_bench(lambda: dst.copy_(src), warmup=25, rep=200, return_mode="median")
-        return 2 * n / (ms * 1e-3) / 1e9
-    n = (8 if smoke else 256) << 20
-    src = torch.empty(n, dtype=torch.uint8).random_()
-    dst = torch.empty_like(src)
-    times = []
-    for _ in range(3 if smoke else 7):
-        t0 = time.perf_counter()
-        dst.copy_(src)
-        times.append(time.perf_counter() - t0)
-    return 2 * n / statistics.median(times) / 1e9
-
-
 # ------------------------------------------------------------------------------------------- timing
 def n_rotations(case: C.Case, device: torch.device) -> int:
     """Input batches to rotate through: on the GPU enough to exceed any L2 (~256 MB moved), on the CPU 2."""
@@ -157,10 +107,10 @@ def time_cpu(impls: list, prepared: dict, reps: int, device) -> dict:
     for r in range(reps):
         for impl in impls:
             obj = prepared[impl.library][r % len(prepared[impl.library])]
-            _sync(device)
+            sync(device)
             t0 = time.perf_counter()
             impl.run(obj)
-            _sync(device)
+            sync(device)
             times[impl.library].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in times.items()}
 
@@ -207,14 +157,8 @@ def run_suite(args) -> dict:
     if args.libs:
         libs = [p for p in libs if p.name == "gpuaug" or p.name in args.libs]
 
-    import triton
-
     result = {
-        "device": device_name(device),
-        "torch": torch.__version__,
-        "triton": triton.__version__,
-        "date": _dt.date.today().isoformat(),
-        "copy_gbps": None,
+        **header(device),  # device, torch, triton, date, copy_gbps (measured below)
         "threads": threads,
         "mode": "smoke" if args.smoke else "full",
         "timer": "triton.testing.do_bench median"
@@ -236,7 +180,7 @@ def run_suite(args) -> dict:
         f"device {result['device']}  torch {result['torch']}  triton {result['triton']}  "
         f"threads {threads} (torch.set_num_threads)  gpuaug backend {_backend_name()}"
     )
-    copy = copy_bandwidth(device, args.smoke)
+    copy = copy_gbps(device, args.smoke)
     result["copy_gbps"] = round(copy, 2)
     print(f"copy bandwidth: {copy:.1f} GB/s (read + write of a large tensor copy)")
 
@@ -304,7 +248,7 @@ def _run_case(case: C.Case, peers: list, device, reps: int, result: dict, copy: 
             objs = [impl.prepare(x, p) for x, p in inputs]
             t0 = time.perf_counter()
             out = impl.run(objs[0])  # the first call (compiles where the library compiles)
-            _sync(device)
+            sync(device)
             first = time.perf_counter() - t0
             if impl is ref_impl:
                 ref = out

@@ -94,3 +94,20 @@ def test_render_table_and_plot(smoke, tmp_path):
     assert "| equalize | 4 | 32² | uint8 |" in block
     assert (tmp_path / "x.png").stat().st_size > 1000
     assert render.BEGIN in readme.read_text() and "gpuaug img/s" in readme.read_text()
+
+
+def test_peer_tables():
+    """Each peer is an ``{op: adapter}`` table over the case table's ops; an op a peer lacks, or has with
+    other semantics, is a skip with the reason (no library import needed to say so)."""
+    for name, cls in P.PEERS_BY_NAME.items():
+        assert cls.name == name and set(cls().adapters) <= set(C.OPS), name
+    assert set(P.Gpuaug().adapters) == set(C.OPS)
+    case = C.Case("equalize", 2, 32, "uint8")
+    with pytest.raises(P.Skip, match="triton-augment has no equalize"):
+        P.TritonAugment().build(case, "cpu")
+    with pytest.raises(P.Skip, match="semantics differ .*: not timed"):
+        P.TorchvisionV2().build(C.Case("warp", 2, 32, "uint8"), "cpu")
+    with pytest.raises(P.Skip, match="random layers are compiled only with --compile-layers"):
+        P.Compiled().build(C.Case("cutmix", 2, 32, "uint8"), "cpu")
+    with pytest.raises(P.Skip, match="8-bit"):
+        P.Pil().build(C.Case("equalize", 2, 32, "float16"), "cpu")
