@@ -8,7 +8,7 @@ brightness and contrast factors in 0.6-1.4, all parameters random per image (dra
 - PIL: one image at a time (``Image.rotate``, ``ImageOps``, ``ImageEnhance``) on a list of PIL images.
 - gpuaug: the whole batch on the host path, the fastest honest way the library offers: one warp for the
   rotation (``gpuaug.functional.rotate``), then ONE fused lookup table per image and channel for the five
-  pointwise ops (``gpuaug.functional.lut.pointwise_chain``: one histogram pass serves equalize, one extra
+  pointwise ops (``gpuaug.functional.pointwise_chain``: one histogram pass serves equalize, one extra
   read serves contrast's grey mean, the pixels are touched once).
 
 Both run interleaved (PIL, gpuaug, PIL, gpuaug, ...) in one process with ``torch.set_num_threads(1)``;
@@ -46,7 +46,7 @@ def pil_chain(ims, angles, bright, contrast):
 def _pointwise(y: torch.Tensor, bright: torch.Tensor, contrast: torch.Tensor) -> torch.Tensor:
     """equalize, posterize 4, solarize 128, brightness, contrast: one fused table per image and channel."""
     try:
-        from gpuaug.functional.lut import pointwise_chain
+        from gpuaug.functional import pointwise_chain
     except ImportError:  # no fused chain: the ops one by one
         import gpuaug.functional as F
 

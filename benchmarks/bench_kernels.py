@@ -85,9 +85,13 @@ def make_cases(batch: int, size: int, device: torch.device, n_rot: int):
     from gpuaug.kernels import normalize as kn
     from gpuaug.kernels import warp as kw
 
-    from gpuaug._torch import pixel as tp
+    from gpuaug._torch import color as tcolor
+    from gpuaug._torch import erase as terase
+    from gpuaug._torch import histogram as thist
+    from gpuaug._torch import lut as tlut
+    from gpuaug._torch import normalize as tnorm
     from gpuaug._torch import warp as tw
-    from gpuaug.functional.lut import equalize_lut  # the torch path's table builder
+    from gpuaug._torch.lut import equalize_lut  # the torch path's table builder
     from gpuaug.samples import sample_batch
 
     g = torch.Generator(device="cpu").manual_seed(0)
@@ -132,7 +136,7 @@ def make_cases(batch: int, size: int, device: torch.device, n_rot: int):
     scale = (1.0 / (255.0 * std)).expand(b, c).contiguous()
     shift = (-mean / std).expand(b, c).contiguous()
     cl = torch.channels_last
-    hists = [tp.histogram(p) for p in photos]
+    hists = [thist.histogram(p) for p in photos]
     hue = (torch.rand(b, generator=g) - 0.5).to(device)
 
     def normalize(x):
@@ -154,28 +158,31 @@ def make_cases(batch: int, size: int, device: torch.device, n_rot: int):
         "warp_normalize_f32": (5 * n, lambda i: kw.warp_normalize(imgs[i], crop, [s, s], "bilinear", "edge",
                                                                    fill, mean, std, torch.float32),
                                lambda i: normalize(tw.warp(imgs[i], crop, [s, s], "bilinear", "edge", fill))),
-        "apply_lut": (u8, lambda i: kl.apply_lut(imgs[i], lut), lambda i: tp.apply_lut(imgs[i], lut)),
-        "histogram": (n, lambda i: kh.histogram(imgs[i]), lambda i: tp.histogram(imgs[i])),
-        "histogram_photo": (n, lambda i: kh.histogram(photos[i]), lambda i: tp.histogram(photos[i])),
+        "apply_lut": (u8, lambda i: kl.apply_lut(imgs[i], lut), lambda i: tlut.apply_lut(imgs[i], lut)),
+        "histogram": (n, lambda i: kh.histogram(imgs[i]), lambda i: thist.histogram(imgs[i])),
+        "histogram_photo": (n, lambda i: kh.histogram(photos[i]), lambda i: thist.histogram(photos[i])),
         # equalize = histogram (read) + table + apply (read + write): the "<= 1.5x a one-pass op"
         "equalize_photo": (u8 + n,
                            lambda i: kl.apply_lut(photos[i], kl.equalize_lut(kh.histogram(photos[i]))),
-                           lambda i: tp.apply_lut(photos[i], equalize_lut(tp.histogram(photos[i])))),
+                           lambda i: tlut.apply_lut(photos[i], equalize_lut(thist.histogram(photos[i])))),
         "equalize_lut": (b * c * 1280, lambda i: kl.equalize_lut(hists[i]), lambda i: equalize_lut(hists[i])),
-        "erase": (u8, lambda i: ke.erase(imgs[i], boxes, zeros), lambda i: tp.erase(imgs[i], boxes, zeros)),
+        "erase": (u8, lambda i: ke.erase(imgs[i], boxes, zeros),
+                  lambda i: terase.erase(imgs[i], boxes, zeros)),
         "erase_noise": (u8, lambda i: ke.erase_noise(imgs[i], boxes, seed), None),
-        "paste": (u8, lambda i: ke.paste(imgs[i], partner, box), lambda i: tp.paste(imgs[i], partner, box)),
-        "grayscale": (n + n // 3, lambda i: kc.grayscale(photos[i]), lambda i: tp.grayscale(photos[i])),
-        "gray_mean": (n, lambda i: kc.gray_mean(photos[i]), lambda i: tp.gray_mean(photos[i])),
+        "paste": (u8, lambda i: ke.paste(imgs[i], partner, box),
+                  lambda i: terase.paste(imgs[i], partner, box)),
+        "grayscale": (n + n // 3, lambda i: kc.grayscale(photos[i]), lambda i: tcolor.grayscale(photos[i])),
+        "gray_mean": (n, lambda i: kc.gray_mean(photos[i]), lambda i: tcolor.gray_mean(photos[i])),
         "adjust_saturation": (u8, lambda i: kc.adjust_saturation(photos[i], factor),
-                              lambda i: tp.adjust_saturation(photos[i], factor)),
+                              lambda i: tcolor.adjust_saturation(photos[i], factor)),
         "adjust_sharpness": (u8, lambda i: kc.adjust_sharpness(photos[i], factor),
-                             lambda i: tp.adjust_sharpness(photos[i], factor)),
-        "adjust_hue": (u8, lambda i: kc.adjust_hue(photos[i], hue), lambda i: tp.adjust_hue(photos[i], hue)),
+                             lambda i: tcolor.adjust_sharpness(photos[i], factor)),
+        "adjust_hue": (u8, lambda i: kc.adjust_hue(photos[i], hue),
+                       lambda i: tcolor.adjust_hue(photos[i], hue)),
         "normalize_f32": (5 * n, lambda i: kn.normalize(imgs[i], scale, shift, torch.float32),
-                          lambda i: tp.normalize(imgs[i], scale, shift, torch.float32)),
+                          lambda i: tnorm.normalize(imgs[i], scale, shift, torch.float32)),
         "normalize_f32_to_cl": (5 * n, lambda i: kn.normalize(imgs[i], scale, shift, torch.float32, cl),
-                                lambda i: tp.normalize(imgs[i], scale, shift, torch.float32, cl)),
+                                lambda i: tnorm.normalize(imgs[i], scale, shift, torch.float32, cl)),
         "copy_batch": (u8, lambda i: imgs[i].clone(), None),
     }
     peers = {}

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from gpuaug import backend
+from gpuaug import functional as F
 from gpuaug.loader.collate import _as_labels, as_uint8_batch
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -79,12 +79,11 @@ class BatchHook(nn.Module):
         self.channels_last = channels_last
         self.device = None if device is None else torch.device(device)
         self.num_classes = num_classes
-        mean_t = torch.tensor(mean if mean is not None else (0.0,), dtype=torch.float32)
-        std_t = torch.tensor(std if std is not None else (1.0,), dtype=torch.float32)
-        # uint8 -> normalized float in one fused pass: out = x * scale + shift.
-        self.register_buffer("_scale", (1.0 / (255.0 * std_t)).reshape(1, -1, 1, 1), persistent=False)
-        self.register_buffer("_shift", (-mean_t / std_t).reshape(1, -1, 1, 1), persistent=False)
-        self.register_buffer("_fscale", (1.0 / std_t).reshape(1, -1, 1, 1), persistent=False)
+        # device-resident constants: normalizing reads them without a host-to-device copy
+        self.register_buffer("_mean", torch.tensor(mean if mean is not None else (0.0,), dtype=torch.float32),
+                             persistent=False)
+        self.register_buffer("_std", torch.tensor(std if std is not None else (1.0,), dtype=torch.float32),
+                             persistent=False)
 
     def forward(self, x, y=None, *, layout: str = "auto"):
         """Return ``x`` (no labels given) or ``(x, y)``; see the class docstring."""
@@ -95,10 +94,9 @@ class BatchHook(nn.Module):
             x = x.to(device, non_blocking=True)
         if y is not None and not _same_device(y.device, device):
             y = y.to(device, non_blocking=True)
-        if not _same_device(self._scale.device, device):
+        if not _same_device(self._mean.device, device):
             # only the first batch; the layers need no move, they draw on the image's device
-            for name in ("_scale", "_shift", "_fscale"):
-                setattr(self, name, getattr(self, name).to(device))
+            self._mean, self._std = self._mean.to(device), self._std.to(device)
         if self.training and self.augment is not None:
             x = self.augment(x)
         if self.training and self.mix is not None:
@@ -111,19 +109,15 @@ class BatchHook(nn.Module):
         return x if y is None else (x, y)
 
     def _convert(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == torch.uint8:
-            scale = self._scale
-        elif x.is_floating_point():
-            scale = self._fscale  # a floating result (MixUp blends, a converting pipeline) is in [0, 1]
-        else:
+        """uint8 (0..255) or floating ([0, 1]: MixUp blends, a converting pipeline) -> ``(x - mean) / std``
+        in ``dtype`` and the hook's memory format: one pass, reading the batch once and writing it once."""
+        if not (x.dtype == torch.uint8 or x.is_floating_point()):
             raise TypeError(f"augmentation returned dtype {x.dtype}; expected uint8 or floating")
-        b, c = x.shape[:2]
-        if scale.shape[1] not in (1, c):
-            raise ValueError(f"mean/std have {scale.shape[1]} values but the images have {c} channels")
+        if self._mean.shape[0] not in (1, x.shape[1]):
+            raise ValueError(f"mean/std have {self._mean.shape[0]} values but the images have {x.shape[1]} "
+                             "channels")
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        # One pass: read the batch once, write the converted, laid-out output once.
-        per_channel = [v.reshape(1, -1).expand(b, c) for v in (scale, self._shift)]
-        return backend.op("normalize", x)(x, *per_channel, self.dtype, fmt)
+        return F.normalize(x, self._mean, self._std, dtype=self.dtype, memory_format=fmt)
 
 
 # ----------------------------------------------------------------------------------------------------------
