@@ -338,7 +338,7 @@ def merge(path: str, new: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    """Entry point (also for ``python -m gpuaug bench --suite``). Returns 0, or 1 when gpuaug could not
+    """Entry point of ``python benchmarks/run.py``. Returns 0, or 1 when gpuaug could not
     run a case or a peer's output disagreed with gpuaug's."""
     args = parse_args(argv)
     result = run_suite(args)
