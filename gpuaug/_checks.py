@@ -13,6 +13,8 @@ from numbers import Real
 
 import torch
 
+from gpuaug import backend
+
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 IMAGE_DTYPES = (torch.uint8, *FLOAT_DTYPES)
 
@@ -124,13 +126,17 @@ def _bad(t: torch.Tensor, want: tuple[int, ...], name: str):
     )
 
 
-def check_range(value, lo: float, hi: float, name: str, what: str | None = None) -> None:
-    """Raise ``ValueError`` if a number or CPU tensor has values outside ``[lo, hi]``.
+def readable(t: torch.Tensor) -> bool:
+    """True where validation may read ``t``'s values: a CPU tensor on the host path. CUDA tensors are not
+    read (that would synchronise with the device), nor CPU tensors under backend ``triton`` (which runs
+    exactly the CUDA code path)."""
+    return backend.host_path(t)
 
-    CUDA tensors are not inspected: reading them would synchronise with the device.
-    """
+
+def check_range(value, lo: float, hi: float, name: str, what: str | None = None) -> None:
+    """Raise ``ValueError`` if a number or a :func:`readable` tensor has values outside ``[lo, hi]``."""
     if isinstance(value, torch.Tensor):
-        if value.device.type != "cpu" or value.numel() == 0:
+        if not readable(value) or value.numel() == 0:
             return
         bad = bool(((value < lo) | (value > hi) | torch.isnan(value.float())).any())
     elif isinstance(value, Sequence) and not isinstance(value, str):

@@ -1,4 +1,5 @@
-"""``python -m gpuaug``: ``bench`` (the feeding check), ``demo`` (a quick bench), ``preview``.
+"""``python -m gpuaug``: ``bench`` (the feeding check), ``demo`` (a quick bench), ``preview``, ``profile``
+(launches, bytes and host time of a pipeline on the CUDA code path).
 
 ``python -m gpuaug`` alone runs ``bench``.
 """
@@ -55,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m gpuaug",
         description="gpuaug: batched image augmentation on the GPU. 'bench' tells whether your training "
                     "step waits for data.")
-    sub = parser.add_subparsers(dest="command", metavar="{bench,demo,preview}")
+    sub = parser.add_subparsers(dest="command", metavar="{bench,demo,preview,profile}")
     bench = sub.add_parser("bench", help="the feeding check: is the model waiting for data?")
     _bench_args(bench)
     demo = sub.add_parser("demo", help="a quick feeding check (few steps)")
@@ -70,6 +71,20 @@ def _parser() -> argparse.ArgumentParser:
     prev.add_argument("--draws", type=_positive, default=4, help="columns: random draws per photo")
     prev.add_argument("--out", default="gpuaug-preview.png")
     prev.add_argument("--seed", type=int, default=0)
+    prof = sub.add_parser("profile", help="kernel launches, global bytes per image and host time of one "
+                                          "batch on the CUDA code path (runs through Triton's interpreter)")
+    what = prof.add_mutually_exclusive_group()
+    what.add_argument("--preset", choices=("readme", "ra-cutmix"), default="readme",
+                      help="readme: build_hook('rand-m9-n2-mstd0.5', ...) with CutMix/MixUp and bf16 output "
+                           "(default); ra-cutmix: BatchHook(RandAugment(2, 9), CutMix, bf16)")
+    what.add_argument("--policy", help="build_hook(POLICY, ...): crop, flip, the policy, CutMix/MixUp, bf16")
+    what.add_argument("--config", help="build_hook(pipeline=CONFIG) (a .yaml/.json pipeline file)")
+    prof.add_argument("--batch-size", type=_positive, default=256)
+    prof.add_argument("--size", type=_positive, default=224)
+    prof.add_argument("--bytes-batch", type=_positive, default=4, help="batch the bytes are counted on")
+    prof.add_argument("--bytes-size", type=_positive, default=64, help="image size the bytes are counted on")
+    prof.add_argument("--gpu", choices=("H100", "H200", "A100"), default="H200")
+    prof.add_argument("--json", help="also write the numbers to this file")
     return parser
 
 
@@ -136,4 +151,38 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("bench", "demo"):
         return _run_bench(args, quick=args.command == "demo")
+    if args.command == "profile":
+        return _run_profile(args, argv)
     return _run_preview(args)
+
+
+def _run_profile(args, argv: list[str]) -> int:
+    import os
+
+    if os.environ.get("TRITON_INTERPRET", "0") in ("", "0") or os.environ.get("GPUAUG_BACKEND") != "triton":
+        if "triton" in sys.modules:  # too late to switch the interpreter on in this process
+            import subprocess
+
+            env = {**os.environ, "TRITON_INTERPRET": "1", "GPUAUG_BACKEND": "triton"}
+            return subprocess.call([sys.executable, "-m", "gpuaug", *argv], env=env)
+        os.environ["TRITON_INTERPRET"] = "1"
+        os.environ["GPUAUG_BACKEND"] = "triton"
+    import json
+
+    import torch
+
+    from gpuaug import backend, profile
+
+    backend.set_backend("triton")
+    try:
+        make, what = profile.build_pipeline(args.preset, args.policy, args.config, torch.bfloat16)
+        make(args.size)  # argument errors now, before the long run
+    except (ValueError, TypeError, OSError) as e:
+        print(f"gpuaug profile: {e}", file=sys.stderr)
+        return 2
+    r = profile.run(make, args.batch_size, args.size, args.bytes_batch, args.bytes_size)
+    print(profile.format_report(r, what, args.gpu))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"pipeline": what, **r}, f, indent=2)
+    return 0

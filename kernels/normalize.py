@@ -82,3 +82,7 @@ def normalize(
     ``memory_format`` (default: img's; the loader asks for channels_last and gets the layout change free)."""
     cl = None if memory_format is None else memory_format == torch.channels_last
     return _normalize_op(img, scale, shift, dtype, cl)
+
+
+normalize.launch = lambda img, scale, shift, dtype, memory_format=None: _normalize_op.launch(
+    img, scale, shift, dtype, None if memory_format is None else memory_format == torch.channels_last)

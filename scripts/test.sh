@@ -12,4 +12,4 @@ py="$here/.venv/bin/python"
 "$py" -m pytest -q "$@"
 "$py" -m pytest -q -p no:cacheprovider benchmarks --benchmark-disable   # the pytest-benchmark files, as a smoke
 TRITON_INTERPRET=1 GPUAUG_BACKEND=triton "$py" -m pytest -q -p no:cacheprovider \
-  tests/test_kernels.py tests/test_color.py tests/test_pointwise.py tests/test_geometry.py tests/test_layers.py tests/test_policies.py
+  tests/test_kernels.py tests/test_color.py tests/test_pointwise.py tests/test_geometry.py tests/test_layers.py tests/test_policies.py tests/test_profile.py

@@ -20,7 +20,7 @@ from numbers import Real
 import torch
 
 from gpuaug import backend
-from gpuaug._checks import FLOAT_DTYPES, as_batch, check_range, max_value, parse_fill, per_sample
+from gpuaug._checks import FLOAT_DTYPES, as_batch, check_range, max_value, parse_fill, per_sample, readable
 from gpuaug.functional.pointwise import check_param, pointwise_chain
 
 __all__ = [
@@ -200,7 +200,7 @@ def normalize(img: torch.Tensor, mean, std, *, dtype: torch.dtype | None = None,
     m = _channel_values(mean, "mean", batch)
     s = _channel_values(std, "std", batch)
     if isinstance(std, torch.Tensor):
-        if std.device.type == "cpu" and bool((std == 0).any()):
+        if readable(std) and bool((std == 0).any()):
             raise ValueError("std must be non-zero, got a tensor with a zero")
     elif (std == 0) if isinstance(std, Real) else any(v == 0 for v in std):
         raise ValueError(f"std must be non-zero, got {std!r}")
@@ -284,7 +284,7 @@ def paste(img: torch.Tensor, partner, box) -> torch.Tensor:
         raise TypeError("partner must be an integer tensor (B,) of sample indices")
     if partner.shape not in ((b,), ()) and not (partner.dim() == 1 and partner.shape[0] == 1):
         raise ValueError(f"partner must have shape ({b},), got {tuple(partner.shape)}")
-    if partner.device.type == "cpu" and b and bool(((partner < 0) | (partner >= b)).any()):
+    if readable(partner) and b and bool(((partner < 0) | (partner >= b)).any()):
         raise ValueError(f"partner must hold indices in [0, {b - 1}]")
     p = partner.to(device=batch.device, dtype=torch.int64, non_blocking=True).expand(b)
     bx = _boxes(box, b, "box", batch.device, 2)

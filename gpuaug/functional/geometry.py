@@ -23,7 +23,7 @@ from numbers import Integral, Real
 import torch
 
 from gpuaug import backend
-from gpuaug._checks import as_batch, parse_fill, per_sample
+from gpuaug._checks import as_batch, parse_fill, per_sample, readable
 from gpuaug._torch.warp import FILL_MODES as _FILL_MODES
 from gpuaug._torch.warp import INTERPOLATIONS
 
@@ -383,7 +383,7 @@ def _stack_pair(a, b):
 
 def _check_positive(value, name: str) -> None:
     if isinstance(value, torch.Tensor):
-        if value.device.type != "cpu" or value.dtype == torch.bool or value.is_complex():
+        if not readable(value) or value.dtype == torch.bool or value.is_complex():
             return  # CUDA tensors are not read (no sync); bad dtypes are reported by per_sample
         bad = bool((~(value > 0)).any())
     elif isinstance(value, Real) and not isinstance(value, bool):
@@ -397,7 +397,7 @@ def _check_positive(value, name: str) -> None:
 def _check_boxes(boxes) -> None:
     """x1 > x0 and y1 > y0 for sequences and CPU tensors (CUDA tensors are not read: no sync)."""
     if isinstance(boxes, torch.Tensor):
-        if boxes.device.type != "cpu" or boxes.dim() == 0 or boxes.shape[-1] != 4:
+        if not readable(boxes) or boxes.dim() == 0 or boxes.shape[-1] != 4:
             return  # shape and dtype errors come from per_sample
         if boxes.dtype == torch.bool or boxes.is_complex():
             return
