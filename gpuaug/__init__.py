@@ -35,7 +35,15 @@ from gpuaug.layers import (
     RandomVerticalFlip,
 )
 from gpuaug.loader import AugmentingCollate, BatchHook, DeviceLoader, build_hook, capture_hook, collate_uint8
-from gpuaug.policies import AugMix, AutoAugment, RandAugment, TrivialAugmentWide, from_string
+from gpuaug.policies import (
+    AugMix,
+    AutoAugment,
+    RandAugment,
+    TimmAugMix,
+    TimmRandAugment,
+    TrivialAugmentWide,
+    from_string,
+)
 from gpuaug.preview import preview
 
 try:  # the number lives in pyproject.toml only
@@ -44,12 +52,13 @@ except _metadata.PackageNotFoundError:  # imported from a source tree that is no
     __version__ = "0+unknown"
 
 __all__ = [
-    "AugMix", "AugmentingCollate", "BatchHook", "DeviceLoader", "build_hook", "capture_hook", "collate_uint8",
-    "seed_everything", "AutoAugment", "ColorJitter", "Compose", "CutMix", "MixUp", "MixUpCutMix", "Normalize",
-    "RandAugment", "RandomAffine", "RandomApply", "RandomAutocontrast", "RandomBrightness", "RandomChoice",
-    "RandomContrast", "RandomCrop", "RandomEqualize", "RandomErasing", "RandomGrayscale",
-    "RandomHorizontalFlip", "RandomHue", "RandomInvert", "RandomPosterize", "RandomResizedCrop",
-    "RandomRotation", "RandomSaturation", "RandomSharpness", "RandomSolarize", "RandomVerticalFlip",
-    "TrivialAugmentWide", "from_config", "from_string", "functional", "get_backend", "layers", "policies",
-    "preview", "set_backend", "to_config", "to_yaml",
+    "AugMix", "AugmentingCollate", "BatchHook", "DeviceLoader", "build_hook", "capture_hook",
+    "collate_uint8", "seed_everything", "AutoAugment", "ColorJitter", "Compose", "CutMix", "MixUp",
+    "MixUpCutMix", "Normalize", "RandAugment", "RandomAffine", "RandomApply", "RandomAutocontrast",
+    "RandomBrightness", "RandomChoice", "RandomContrast", "RandomCrop", "RandomEqualize",
+    "RandomErasing", "RandomGrayscale", "RandomHorizontalFlip", "RandomHue", "RandomInvert",
+    "RandomPosterize", "RandomResizedCrop", "RandomRotation", "RandomSaturation", "RandomSharpness",
+    "RandomSolarize", "RandomVerticalFlip", "TimmAugMix", "TimmRandAugment", "TrivialAugmentWide",
+    "from_config", "from_string", "functional", "get_backend", "layers", "policies", "preview",
+    "set_backend", "to_config", "to_yaml",
 ]

@@ -42,6 +42,9 @@ PRIMITIVES: dict[str, str] = {
     "adjust_sharpness": "color",
     "adjust_hue": "color",
     "normalize": "normalize",
+    "pipeline_params": "pipeline",
+    "pipeline_stats": "pipeline",
+    "pipeline_pass": "pipeline",
 }
 
 

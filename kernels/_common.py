@@ -38,10 +38,11 @@ CONFIG: dict[str, tuple[int, int]] = {
     "histogram": (4096, 8),
     "erase": (2048, 8),
     "paste": (2048, 8),
+    "pipeline": (1024, 4),
 }
 
 FILL_MODES = ("constant", "edge", "reflect", "mirror", "wrap")
-INTERPOLATIONS = ("nearest", "bilinear")
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 
 def block_for(kind: str, n_pix: int) -> tuple[int, int]:

@@ -90,6 +90,146 @@ def _tap(i, n, MODE: tl.constexpr):
     return i, valid
 
 
+@triton.jit
+def _tap_far(i, n, MODE: tl.constexpr):
+    """A bicubic tap -> (index in [0, n), valid): folded on its own by the fill mode, as the torch path's
+    ``_fold_index`` (reflect: period 2n; mirror: period 2n - 2; wrap: period n; edge: a clamp, the taps
+    replicate the edge; constant: valid inside only)."""
+    if MODE == 0:
+        valid = (i >= 0) & (i < n)
+        i = tl.minimum(tl.maximum(i, 0), n - 1)
+    else:
+        valid = i == i
+        if MODE == 2:
+            p = 2 * n
+            m = ((i % p) + p) % p
+            i = tl.minimum(m, p - 1 - m)
+        elif MODE == 3:
+            p = tl.maximum(2 * n - 2, 1)
+            m = ((i % p) + p) % p
+            i = tl.minimum(m, p - m)
+        elif MODE == 4:
+            i = ((i % n) + n) % n
+        i = tl.minimum(tl.maximum(i, 0), n - 1)
+    return i, valid
+
+
+@triton.jit
+def cubic_weights(d):
+    """Taps at -1, 0, 1, 2 from floor(x), d = x - floor(x): the cubic convolution with a = -1 (PIL's
+    affine BICUBIC)."""
+    d2 = d * d
+    d3 = d2 * d
+    return -d + 2.0 * d2 - d3, 1.0 - 2.0 * d2 + d3, d + d2 - d3, d3 - d2
+
+
+@triton.jit
+def _cubic_row(p_c, o_y, x0, W, s_w, m_y, fill, w0, w1, w2, w3, MODE: tl.constexpr):
+    """One row of a bicubic footprint: the four taps of row offset ``o_y`` blended by x weights."""
+    acc = tl.zeros_like(w0)
+    for k in tl.static_range(4):
+        ix, vx = _tap_far(x0 + (k - 1), W, MODE)
+        m = m_y & vx
+        v = tl.load(p_c + o_y + ix * s_w, mask=m, other=0).to(tl.float32)
+        if MODE == 0:
+            v = tl.where(m, v, fill)
+        if k == 0:
+            acc += w0 * v
+        elif k == 1:
+            acc += w1 * v
+        elif k == 2:
+            acc += w2 * v
+        else:
+            acc += w3 * v
+    return acc
+
+
+@triton.jit
+def source_position(p_inv, ox, oy, H, W, MODE: tl.constexpr, INTERP: tl.constexpr):
+    """The source position of output pixels (ox, oy) through the inverse matrix at ``p_inv`` (6 floats),
+    clamped to +-2**24 and folded by the fill mode (bicubic edge: left to the taps)."""
+    xf = ox.to(tl.float32)
+    yf = oy.to(tl.float32)
+    sx = tl.load(p_inv + 0) * xf + tl.load(p_inv + 1) * yf + tl.load(p_inv + 2)
+    sy = tl.load(p_inv + 3) * xf + tl.load(p_inv + 4) * yf + tl.load(p_inv + 5)
+    sx = tl.minimum(tl.maximum(sx, -_COORD_LIMIT), _COORD_LIMIT)
+    sy = tl.minimum(tl.maximum(sy, -_COORD_LIMIT), _COORD_LIMIT)
+    if INTERP != 2 or MODE != 1:
+        sx = _fold(sx, W, MODE)
+        sy = _fold(sy, H, MODE)
+    return sx, sy
+
+
+@triton.jit
+def sample_channel(p_c, sx, sy, H, W, s_h, s_w, m_p, fill, MODE: tl.constexpr, INTERP: tl.constexpr,
+                   SRC_U8: tl.constexpr):
+    """One channel (base pointer ``p_c``) sampled at the folded positions ``(sx, sy)``: nearest, bilinear or
+    bicubic, ``fill`` outside for "constant"; uint8 sources round to nearest (ties to even) and clamp,
+    floating bicubic clamps to [0, 1]. The same arithmetic as ``_warp_kernel``."""
+    if INTERP == 2:
+        x0f = tl.floor(sx)
+        y0f = tl.floor(sy)
+        wx0, wx1, wx2, wx3 = cubic_weights(sx - x0f)
+        wy0, wy1, wy2, wy3 = cubic_weights(sy - y0f)
+        x0 = x0f.to(tl.int32)
+        y0 = y0f.to(tl.int32)
+        v = tl.zeros_like(sx)
+        for j in tl.static_range(4):
+            iy, vy = _tap_far(y0 + (j - 1), H, MODE)
+            row = _cubic_row(p_c, iy * s_h, x0, W, s_w, m_p & vy, fill, wx0, wx1, wx2, wx3, MODE)
+            if MODE == 0:
+                row = tl.where(vy, row, fill)
+            if j == 0:
+                v += wy0 * row
+            elif j == 1:
+                v += wy1 * row
+            elif j == 2:
+                v += wy2 * row
+            else:
+                v += wy3 * row
+    elif INTERP == 1:
+        x0f = tl.floor(sx)
+        y0f = tl.floor(sy)
+        fx = sx - x0f
+        fy = sy - y0f
+        x0 = x0f.to(tl.int32)
+        y0 = y0f.to(tl.int32)
+        ix0, vx0 = _tap(x0, W, MODE)
+        ix1, vx1 = _tap(x0 + 1, W, MODE)
+        iy0, vy0 = _tap(y0, H, MODE)
+        iy1, vy1 = _tap(y0 + 1, H, MODE)
+        m00 = m_p & vy0 & vx0
+        m01 = m_p & vy0 & vx1
+        m10 = m_p & vy1 & vx0
+        m11 = m_p & vy1 & vx1
+        v00 = tl.load(p_c + iy0 * s_h + ix0 * s_w, mask=m00, other=0).to(tl.float32)
+        v01 = tl.load(p_c + iy0 * s_h + ix1 * s_w, mask=m01, other=0).to(tl.float32)
+        v10 = tl.load(p_c + iy1 * s_h + ix0 * s_w, mask=m10, other=0).to(tl.float32)
+        v11 = tl.load(p_c + iy1 * s_h + ix1 * s_w, mask=m11, other=0).to(tl.float32)
+        if MODE == 0:
+            v00 = tl.where(m00, v00, fill)
+            v01 = tl.where(m01, v01, fill)
+            v10 = tl.where(m10, v10, fill)
+            v11 = tl.where(m11, v11, fill)
+        top = v00 + fx * (v01 - v00)
+        bot = v10 + fx * (v11 - v10)
+        v = top + fy * (bot - top)
+    else:
+        xn = tl.floor(sx + 0.5).to(tl.int32)
+        yn = tl.floor(sy + 0.5).to(tl.int32)
+        ixn, vxn = _tap(xn, W, MODE)
+        iyn, vyn = _tap(yn, H, MODE)
+        mn = m_p & vyn & vxn
+        v = tl.load(p_c + iyn * s_h + ixn * s_w, mask=mn, other=0).to(tl.float32)
+        if MODE == 0:
+            v = tl.where(mn, v, fill)
+    if SRC_U8 and INTERP != 0:
+        v = tl.minimum(tl.maximum(round_half_even(v), 0.0), 255.0)
+    elif INTERP == 2:
+        v = tl.minimum(tl.maximum(v, 0.0), 1.0)
+    return v
+
+
 @triton.jit(do_not_specialize=["H", "W", "Ho", "Wo"])
 def _warp_kernel(
     src_ptr, dst_ptr, inv_ptr, fill_ptr, mean_ptr, std_ptr,
@@ -97,7 +237,7 @@ def _warp_kernel(
     s_b, s_c, s_h, s_w,
     d_b, d_c, d_h, d_w,
     inv_b, fill_b, fill_c, mean_b, mean_c, std_b, std_c,
-    C: tl.constexpr, BILINEAR: tl.constexpr, MODE: tl.constexpr,
+    C: tl.constexpr, INTERP: tl.constexpr, MODE: tl.constexpr,
     SRC_U8: tl.constexpr, DST_U8: tl.constexpr, NORMALIZE: tl.constexpr,
     DST_FLAT: tl.constexpr, INT64: tl.constexpr, BLOCK: tl.constexpr,
 ):
@@ -109,14 +249,27 @@ def _warp_kernel(
     yf = oy.to(tl.float32)
     sx = tl.load(p_inv + 0) * xf + tl.load(p_inv + 1) * yf + tl.load(p_inv + 2)
     sy = tl.load(p_inv + 3) * xf + tl.load(p_inv + 4) * yf + tl.load(p_inv + 5)
-    sx = _fold(tl.minimum(tl.maximum(sx, -_COORD_LIMIT), _COORD_LIMIT), W, MODE)
-    sy = _fold(tl.minimum(tl.maximum(sy, -_COORD_LIMIT), _COORD_LIMIT), H, MODE)
+    sx = tl.minimum(tl.maximum(sx, -_COORD_LIMIT), _COORD_LIMIT)
+    sy = tl.minimum(tl.maximum(sy, -_COORD_LIMIT), _COORD_LIMIT)
+    if INTERP != 2 or MODE != 1:  # bicubic edge: the taps clamp, not the coordinate
+        sx = _fold(sx, W, MODE)
+        sy = _fold(sy, H, MODE)
 
     p_src = src_ptr + i_b * s_b
     p_dst = dst_ptr + i_b * d_b
     o_dst = hw_offset(o_p, oy, ox, d_h, d_w, DST_FLAT)
 
-    if BILINEAR:
+    if INTERP == 2:
+        x0f = tl.floor(sx)
+        y0f = tl.floor(sy)
+        wx0, wx1, wx2, wx3 = cubic_weights(sx - x0f)
+        wy0, wy1, wy2, wy3 = cubic_weights(sy - y0f)
+        x0 = x0f.to(tl.int32)
+        y0 = y0f.to(tl.int32)
+        if INT64:
+            x0 = x0.to(tl.int64)
+            y0 = y0.to(tl.int64)
+    elif INTERP == 1:
         x0f = tl.floor(sx)
         y0f = tl.floor(sy)
         fx = sx - x0f
@@ -154,7 +307,22 @@ def _warp_kernel(
         if SRC_U8:
             fill = round_half_even(fill)  # the fill is a uint8 value too (as the torch path's border)
         p_c = p_src + c * s_c
-        if BILINEAR:
+        if INTERP == 2:
+            v = tl.zeros_like(sx)
+            for j in tl.static_range(4):
+                iy, vy = _tap_far(y0 + (j - 1), H, MODE)
+                row = _cubic_row(p_c, iy * s_h, x0, W, s_w, m_p & vy, fill, wx0, wx1, wx2, wx3, MODE)
+                if MODE == 0:
+                    row = tl.where(vy, row, fill)  # a whole row outside: fill (the weights sum to 1)
+                if j == 0:
+                    v += wy0 * row
+                elif j == 1:
+                    v += wy1 * row
+                elif j == 2:
+                    v += wy2 * row
+                else:
+                    v += wy3 * row
+        elif INTERP == 1:
             v00 = tl.load(p_c + o00, mask=m00, other=0).to(tl.float32)
             v01 = tl.load(p_c + o01, mask=m01, other=0).to(tl.float32)
             v10 = tl.load(p_c + o10, mask=m10, other=0).to(tl.float32)
@@ -171,8 +339,10 @@ def _warp_kernel(
             v = tl.load(p_c + on, mask=mn, other=0).to(tl.float32)
             if MODE == 0:
                 v = tl.where(mn, v, fill)
-        if SRC_U8 and BILINEAR:
+        if SRC_U8 and INTERP != 0:
             v = tl.minimum(tl.maximum(round_half_even(v), 0.0), 255.0)  # ties to even, as torch.round
+        elif INTERP == 2:
+            v = tl.minimum(tl.maximum(v, 0.0), 1.0)  # the cubic overshoots: back into [0, 1]
         if NORMALIZE:
             mean = tl.load(mean_ptr + i_b * mean_b + c * mean_c)
             std = tl.load(std_ptr + i_b * std_b + c * std_c)
@@ -213,7 +383,7 @@ def _launch(img, inv, size, interpolation, fill_mode, fill, mean, std, out):
     launch(_warp_kernel, "warp", ho * wo, b, lambda lo, hi: (
         *rows(lo, hi, img, out, inv, fill, mean, std), h, w, ho, wo, ho * wo, *img.stride(), *out.stride(),
         inv.stride(0), *fill.stride(), *mean.stride(), *std.stride(),  # (B, C) each
-    ), C=c, BILINEAR=interpolation == "bilinear", MODE=FILL_MODES.index(fill_mode),
+    ), C=c, INTERP=INTERPOLATIONS.index(interpolation), MODE=FILL_MODES.index(fill_mode),
         SRC_U8=img.dtype == torch.uint8, DST_U8=out.dtype == torch.uint8, NORMALIZE=normalize,
         **layout(img, out, gather=True))
     return out

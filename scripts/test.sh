@@ -8,11 +8,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$here/scripts/setup.sh" "test,bench"
 cd "$here"
 py="$here/.venv/bin/python"
+# timm's auto_augment.py is the oracle of the policy strings (tests/test_timm.py loads that one file: timm's
+# package imports torchvision, which has no CPU wheel here); --no-deps keeps it from pulling a torch
+"$py" -m pip install -q --no-deps "timm==1.0.31"
 "$py" -m ruff check .
 "$py" -m pytest -q "$@"
 "$py" -m pytest -q -p no:cacheprovider benchmarks --benchmark-disable   # the pytest-benchmark files, as a smoke
 # (the kernel tests, one file per family; not tests/test_kernels_compile.py, which compiles for sm_90 instead)
-kernel_tests=(tests/test_kernels_{common,warp,lut,histogram,erase,color,normalize}.py)
+kernel_tests=(tests/test_kernels_{common,warp,lut,histogram,erase,color,normalize,pipeline}.py)
 TRITON_INTERPRET=1 GPUAUG_BACKEND=triton "$py" -m pytest -q -p no:cacheprovider "${kernel_tests[@]}" \
   tests/test_color.py tests/test_pointwise.py tests/test_geometry.py tests/test_layers.py tests/test_policies.py \
-  tests/test_profile.py
+  tests/test_profile.py tests/test_timm.py tests/test_plan.py

@@ -78,3 +78,39 @@ def tv_inverse_affine(center, angle, translate, scale, shear):
     m[2] += m[0] * (-cx - tx) + m[1] * (-cy - ty) + cx
     m[5] += m[3] * (-cx - tx) + m[4] * (-cy - ty) + cy
     return m
+
+
+_NP_PAD = {"edge": "edge", "reflect": "symmetric", "mirror": "reflect", "wrap": "wrap"}
+
+
+def cubic_warp_reference(img: np.ndarray, inv: np.ndarray, size, mode: str, fill) -> np.ndarray:
+    """float64 bicubic resampling of ``img`` (C, H, W) at ``inv @ (x, y, 1)`` (output -> source pixel
+    centres), written independently: the cubic convolution with a = -1 (PIL's affine BICUBIC weights) over
+    the 4 x 4 taps, the image extended by numpy's padding of the same name as each fill mode (constant: the
+    fill value)."""
+    c, h, w = img.shape
+    pad = 8 + int(max(h, w))
+    if mode == "constant":
+        ext = np.stack([np.pad(img[k], pad, constant_values=float(fill[k])) for k in range(c)])
+    else:
+        ext = np.stack([np.pad(img[k], pad, mode=_NP_PAD[mode]) for k in range(c)])
+    ho, wo = size
+    yy, xx = np.meshgrid(np.arange(ho, dtype=np.float64), np.arange(wo, dtype=np.float64), indexing="ij")
+    sx = inv[0, 0] * xx + inv[0, 1] * yy + inv[0, 2]
+    sy = inv[1, 0] * xx + inv[1, 1] * yy + inv[1, 2]
+    x0, y0 = np.floor(sx), np.floor(sy)
+
+    def weights(d):
+        return [-d + 2 * d**2 - d**3, 1 - 2 * d**2 + d**3, d + d**2 - d**3, d**3 - d**2]
+
+    wx, wy = weights(sx - x0), weights(sy - y0)
+    out = np.zeros((c, ho, wo))
+    far = (np.abs(sx) > pad - 4) | (np.abs(sy) > pad - 4)
+    for j in range(4):
+        iy = np.clip(y0.astype(np.int64) + j - 1 + pad, 0, ext.shape[1] - 1)
+        for k in range(4):
+            ix = np.clip(x0.astype(np.int64) + k - 1 + pad, 0, ext.shape[2] - 1)
+            out += wy[j] * wx[k] * ext[:, iy, ix]
+    if mode == "constant":
+        out[:, far] = np.asarray(fill, dtype=np.float64)[:, None]
+    return out

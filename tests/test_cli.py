@@ -198,10 +198,10 @@ def test_parse_policy():
     from gpuaug.loader import parse_policy
 
     assert parse_policy("none") is None
-    from gpuaug.policies import AutoAugment, RandAugment, TrivialAugmentWide
+    from gpuaug.policies import AutoAugment, TimmRandAugment, TrivialAugmentWide
 
     ra = parse_policy("rand-m7-n3-mstd0.5")
-    assert isinstance(ra, RandAugment)
+    assert isinstance(ra, TimmRandAugment)
     assert ra.num_ops == 3 and ra.magnitude == 7 and ra.magnitude_std == 0.5
     assert isinstance(parse_policy("trivial"), TrivialAugmentWide)
     assert isinstance(parse_policy("auto"), AutoAugment)

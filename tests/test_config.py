@@ -22,7 +22,7 @@ from gpuaug.layers import (
     RandomPosterize,
     RandomResizedCrop,
 )
-from gpuaug.policies import AutoAugment, RandAugment, TrivialAugmentWide
+from gpuaug.policies import AutoAugment, RandAugment, TimmRandAugment, TrivialAugmentWide
 from gpuaug.preview import preview
 
 
@@ -86,7 +86,7 @@ def test_every_registered_class_round_trips():
 
 def test_shorthands():
     assert isinstance(from_config("RandomHorizontalFlip"), RandomHorizontalFlip)
-    assert isinstance(from_config("rand-m9-n2-mstd0.5"), RandAugment)
+    assert isinstance(from_config("rand-m9-n2-mstd0.5"), TimmRandAugment)
     assert isinstance(from_config("trivialaugmentwide"), TrivialAugmentWide)
     pipe = from_config([{"name": "AutoAugment", "policy": "svhn"}, {"name": "CutMix", "num_classes": 10}])
     assert isinstance(pipe, Compose) and isinstance(pipe[0], AutoAugment) and isinstance(pipe[1], CutMix)

@@ -14,7 +14,7 @@ import pytest
 import scipy.ndimage as ndi
 import torch
 import torch.nn.functional as TF
-from helpers import max_abs_diff, photo_batch, to_pil, to_tensor, tv_inverse_affine
+from helpers import cubic_warp_reference, max_abs_diff, photo_batch, to_pil, to_tensor, tv_inverse_affine
 from PIL import Image
 
 import gpuaug.functional as F
@@ -81,6 +81,50 @@ def photos():
 
 
 # ------------------------------------------------------------------------------- warp_affine vs scipy
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("fill_mode", list(SCIPY_MODE))
+def test_bicubic_matches_reference(photos, fill_mode, dtype):
+    """Bicubic: the cubic convolution with a = -1 (PIL's affine BICUBIC) over taps extended by the fill
+    mode (numpy's padding of the same meaning); the result clipped to the value range."""
+    size = (19, 37)
+    m = random_matrices(3, H, W, seed=4)
+    fill_u8 = torch.tensor([[10.0, 200.0, 77.0], [255.0, 0.0, 128.0], [3.0, 90.0, 250.0]])
+    x = photos if dtype == torch.uint8 else photos.float() / 255
+    fill = fill_u8 if dtype == torch.uint8 else fill_u8 / 255
+    out = F.warp_affine(x, m[:, :2], size, "bicubic", fill_mode, fill)
+    inv = _invert_np(m)
+    mx = 255.0 if dtype == torch.uint8 else 1.0
+    for b in range(3):
+        ref = np.clip(cubic_warp_reference(x[b].double().numpy(), inv[b], size, fill_mode,
+                                           fill[b].double().numpy()), 0, mx)
+        got = out[b].double().numpy()
+        if dtype == torch.uint8:
+            assert np.abs(got - np.round(ref)).max() <= 1
+            assert np.mean(got != np.round(ref)) < 0.01
+        else:
+            np.testing.assert_allclose(got, ref, atol=1e-4, rtol=0)
+
+
+def test_bicubic_is_pils_inside():
+    """Away from the borders, bicubic rotation is PIL's ``rotate(BICUBIC)`` up to rounding (PIL truncates)."""
+    x = photo_batch(2, (41, 57))
+    for angle in (7.0, -24.0):
+        ours = F.rotate(x, angle, interpolation="bicubic", fill=128)
+        ref = torch.stack([to_tensor(to_pil(im).rotate(angle, resample=Image.BICUBIC, fillcolor=(128,) * 3))
+                           for im in x])
+        inner = (ours.int() - ref.int())[..., 10:-10, 10:-10]
+        assert int(inner.abs().max()) <= 1 and float(inner.float().mean()) > 0.3  # rounding vs truncation
+
+
+def _invert_np(m: torch.Tensor) -> np.ndarray:
+    out = []
+    for a in m.double().numpy():
+        full = np.eye(3)
+        full[:2] = a[:2]
+        out.append(np.linalg.inv(full)[:2])
+    return np.stack(out)
 
 
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
@@ -488,8 +532,8 @@ def test_errors(photos):
         F.warp_affine(photos.float() / 255, m, fill=2.0)
     with pytest.raises(ValueError, match=r"fill_mode.*constant.*edge.*reflect.*mirror.*wrap"):
         F.warp_affine(photos, m, fill_mode="zeros")
-    with pytest.raises(ValueError, match=r"interpolation.*nearest.*bilinear"):
-        F.rotate(photos, 10, interpolation="bicubic")
+    with pytest.raises(ValueError, match=r"interpolation.*nearest.*bilinear.*bicubic"):
+        F.rotate(photos, 10, interpolation="lanczos")
     with pytest.raises(ValueError, match="angle"):
         F.rotate(photos, torch.tensor([1.0, 2.0]))
     with pytest.raises(ValueError, match="translate"):

@@ -30,6 +30,7 @@ from gpuaug.kernels import erase as ke  # noqa: E402
 from gpuaug.kernels import histogram as kh  # noqa: E402
 from gpuaug.kernels import lut as kl  # noqa: E402
 from gpuaug.kernels import normalize as kn  # noqa: E402
+from gpuaug.kernels import pipeline as kp  # noqa: E402
 from gpuaug.kernels import warp as kw  # noqa: E402
 
 TARGET = GPUTarget("cuda", 90, 32)
@@ -64,14 +65,15 @@ def global_accesses(kernel) -> list[str]:
     return re.findall(r"(?:ld|st)\.global[.a-z0-9:_]*", kernel.asm["ptx"])
 
 
-@pytest.mark.parametrize("bilinear,mode,src,dst", [
-    (True, 2, "u8", "u8"), (True, 0, "bf16", "bf16"), (False, 4, "fp16", "fp16"), (True, 3, "u8", "fp32"),
-    (False, 1, "fp32", "fp32"),
+@pytest.mark.parametrize("interp,mode,src,dst", [
+    (1, 2, "u8", "u8"), (1, 0, "bf16", "bf16"), (0, 4, "fp16", "fp16"), (1, 3, "u8", "fp32"),
+    (0, 1, "fp32", "fp32"), (2, 0, "u8", "u8"), (2, 1, "u8", "u8"), (2, 2, "fp32", "fp32"),
+    (2, 4, "u8", "u8"),
 ])
-def test_warp_compiles(bilinear, mode, src, dst):
+def test_warp_compiles(interp, mode, src, dst):
     k = compile_kernel(kw._warp_kernel, dict(src_ptr=src, dst_ptr=dst, inv_ptr="fp32", fill_ptr="fp32",
                                              mean_ptr="fp32", std_ptr="fp32"),
-                       dict(s_w=1, d_w=1, C=3, BILINEAR=bilinear, MODE=mode, SRC_U8=src == "u8",
+                       dict(s_w=1, d_w=1, C=3, INTERP=interp, MODE=mode, SRC_U8=src == "u8",
                             DST_U8=dst == "u8", NORMALIZE=src == "u8" and dst == "fp32", DST_FLAT=True,
                             INT64=mode == 2, BLOCK=1024))
     if dst == "u8":
@@ -134,3 +136,27 @@ def test_normalize_compiles_vectorised(src, dst):
                        dict(s_w=1, d_w=1, C=3, SRC_FLAT=True, DST_FLAT=True, INT64=False, BLOCK=2048), 8)
     acc = global_accesses(k)
     assert any(a.startswith("ld") and ".v" in a for a in acc), set(acc)
+
+
+@pytest.mark.parametrize("geo,nslot,mix", [((1, 2, 0, 0), 2, True), ((5, 3, 0, 0), 0, False),
+                                           ((4, 6, 1, 2), 3, False), ((0, 0, 0, 0), 1, True)])
+def test_plan_params_kernel_compiles(geo, nslot, mix):
+    """Every geometric layer, policy slots and the mixer (Beta draws, one-hot labels, zeroed histograms)."""
+    compile_kernel(kp._params_kernel, dict(u_ptr="fp32", hp="fp32", p_ptr="fp32", lab_ptr="i64",
+                                           soft_ptr="fp32", hist_ptr="i32"),
+                   dict(G0=geo[0], G1=geo[1], G2=geo[2], G3=geo[3], NSLOT=nslot, MIX=mix,
+                        HIST=nslot * 4 * 256, K_BETA=64, BS=64, BK=64, BH=256))
+
+
+@pytest.mark.parametrize("op,mode,interp,stats,mix,dst", [
+    (1, 0, 1, True, False, "u8"), (1, 2, 2, False, True, "bf16"), (2, 0, 0, True, False, "u8"),
+    (2, 4, 1, False, True, "fp32"), (0, 0, 0, True, False, "u8"), (0, 0, 0, False, True, "fp16"),
+])
+def test_plan_pass_kernel_compiles(op, mode, interp, stats, mix, dst):
+    """A pass: the geometric run, a slot (every kind: warps, tables with tl.gather, histograms with atomics,
+    sharpness), stats only; the epilogue (mix, normalize, cast)."""
+    store = not (op == 0 and stats)
+    compile_kernel(kp._pass_kernel, dict(src="u8", dst=dst, P="fp32", hist_in="i32", hist_out="i32",
+                                         fill_ptr="fp32", scale_ptr="fp32", shift_ptr="fp32"),
+                   dict(s_w=1, d_w=1, C=3, OP=op, MODE=mode, INTERP=interp, STORE=store, NEXT_STATS=stats,
+                        MIX=mix, NORMALIZE=dst != "u8", INT64=False, BLOCK=1024))

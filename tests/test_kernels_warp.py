@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import cubic_warp_reference
 from kernel_checks import DEVICE, LAYOUTS, as_dtype, check_primitive, layout, photos, random_inverse
 
 # isort: split
@@ -42,6 +43,20 @@ def assert_close_image(out: torch.Tensor, ref: torch.Tensor, dtype: torch.dtype,
         assert diff <= u8_tol, f"uint8 max diff {diff}"
     else:
         torch.testing.assert_close(out.double(), ref.double(), atol=FLOAT_ATOL[dtype], rtol=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_bicubic_matches_reference(mode):
+    """The cubic convolution with a = -1 over taps extended by the fill mode (tests.helpers' numpy
+    reference), clipped to [0, 1]."""
+    img = torch.rand(2, 3, 13, 17, device=DEVICE)
+    inv = random_inverse(2)
+    fill = torch.rand(2, 3, device=DEVICE)
+    out = kwarp.warp(img, inv, [11, 19], "bicubic", mode, fill)
+    for b in range(2):
+        ref = np.clip(cubic_warp_reference(img[b].double().cpu().numpy(), inv[b].double().cpu().numpy(),
+                                           (11, 19), mode, fill[b].double().cpu().numpy()), 0, 1)
+        np.testing.assert_allclose(out[b].double().cpu().numpy(), ref, atol=FLOAT_ATOL[torch.float32], rtol=0)
 
 
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
@@ -106,7 +121,7 @@ def test_warp_matches_torch_path(dtype):
     mx = 255.0 if dtype == torch.uint8 else 1.0
     fill = torch.tensor([[0.2, 0.5, 0.9], [1.0, 0.0, 0.333]], device=DEVICE) * mx
     inv = random_inverse(2, gen_seed=5)
-    for interpolation in ("nearest", "bilinear"):
+    for interpolation in ("nearest", "bilinear", "bicubic"):
         for mode in MODES:
             for kind in ("contiguous", "channels_last"):
                 # uint8: within 1 (a float32 sample on a .5 tie may round either way); float32: 2e-5
@@ -158,6 +173,6 @@ def test_warp_rejects_bad_arguments():
     with pytest.raises(ValueError, match="fill_mode"):
         kwarp.warp(img, inv, [5, 6], "bilinear", "symmetric", None)
     with pytest.raises(ValueError, match="interpolation"):
-        kwarp.warp(img, inv, [5, 6], "bicubic", "edge", None)
+        kwarp.warp(img, inv, [5, 6], "lanczos", "edge", None)
     with pytest.raises(ValueError, match="inv"):
         kwarp.warp(img, inv[0], [5, 6], "bilinear", "edge", None)

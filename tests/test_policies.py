@@ -16,7 +16,15 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from gpuaug import backend
 from gpuaug.layers.base import Sampler, dirichlet
-from gpuaug.policies import OPS, AugMix, AutoAugment, RandAugment, TrivialAugmentWide, from_string
+from gpuaug.policies import (
+    OPS,
+    AugMix,
+    AutoAugment,
+    RandAugment,
+    TimmRandAugment,
+    TrivialAugmentWide,
+    from_string,
+)
 from gpuaug.policies import registry as R
 
 H, W = 23, 31
@@ -288,9 +296,10 @@ def test_gamma_dirichlet_moments():
 
 
 def test_from_string():
+    """Strings build timm's policies (their meanings: tests/test_timm.py); the extensions torchvision's."""
     p = from_string("rand-m9-n2-mstd0.5")
-    assert isinstance(p, RandAugment)
-    assert (p.num_ops, p.magnitude, p.num_magnitude_bins, p.magnitude_std, p.op_prob) == (2, 9, 11, 0.5, 0.5)
+    assert isinstance(p, TimmRandAugment)
+    assert (p.num_ops, p.magnitude, p.magnitude_std, p.op_prob) == (2, 9, 0.5, 0.5)
     p = from_string("rand-m7-n3-mstd101-p1.0", interpolation="bilinear")
     assert (
         math.isinf(p.magnitude_std) and p.num_ops == 3 and p.op_prob == 1.0 and p.interpolation == "bilinear"
@@ -314,6 +323,7 @@ def test_from_string():
         (lambda: RandAugment(magnitude=31), ValueError, "magnitude"),
         (lambda: RandAugment(num_magnitude_bins=1), ValueError, "num_magnitude_bins"),
         (lambda: RandAugment(interpolation="cubic"), ValueError, "interpolation"),
+        (lambda: TimmRandAugment(interpolation=("bilinear", "lanczos")), ValueError, "interpolation"),
         (lambda: RandAugment(op_prob=2), ValueError, "op_prob"),
         (lambda: AutoAugment("mnist"), ValueError, "policy"),
         (lambda: TrivialAugmentWide(fill="x"), TypeError, "fill"),

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 from gpuaug._checks import empty_output, memory_format_of
 
-INTERPOLATIONS = ("nearest", "bilinear")
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 # fill_mode -> the scipy.ndimage mode with the same result
 FILL_MODES = {
     "constant": "grid-constant",
@@ -55,7 +55,7 @@ FILL_MODES = {
 # a map counts as integer when the snapped one moves no output pixel's source by more than this
 _SNAP_PX = 1e-6
 # output pixels per CPU chunk, by interpolation (best of 2^14 .. 2^18 at 64 x 3 x 224 x 224 uint8)
-_CHUNK_PX = {"nearest": 1 << 17, "bilinear": 1 << 16}
+_CHUNK_PX = {"nearest": 1 << 17, "bilinear": 1 << 16, "bicubic": 1 << 14}
 
 
 def warp(
@@ -133,7 +133,7 @@ def _general(img, inv, fill, interpolation, fill_mode, out, compute) -> None:
             per, rows = 1, ho
     else:
         per, rows = b, ho
-    run = _nearest if interpolation == "nearest" else _bilinear
+    run = {"nearest": _nearest, "bilinear": _bilinear, "bicubic": _bicubic}[interpolation]
     run(img, inv, fill, fill_mode, out, per, rows, compute)
 
 
@@ -305,6 +305,55 @@ def _bilinear(img, inv, fill, fill_mode, out, per, rows, compute):
             if not img.dtype.is_floating_point:
                 res.round_()  # a blend of in-range values: rounding is enough, no clamp needed
             out[b0:b1, :, y0:y1].copy_(res)
+
+
+def cubic_weights(d: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Weights of the taps at offsets -1, 0, 1, 2 from ``floor(x)`` for ``d = x - floor(x)``: the cubic
+    convolution with a = -1 (PIL's affine BICUBIC, Pillow's Geometry.c ``BICUBIC``)."""
+    d2 = d * d
+    d3 = d2 * d
+    return -d + 2 * d2 - d3, 1 - 2 * d2 + d3, d + d2 - d3, d3 - d2
+
+
+def _bicubic(img, inv, fill, fill_mode, out, per, rows, compute):
+    """4 x 4 taps per output pixel, each tap folded by the fill mode on its own (constant: the fill outside;
+    edge: the taps clamp, as scipy's and PIL's edge extension); one gather per tap from the flat batch. The
+    result is clipped to the value range, as PIL does (the cubic overshoots at edges)."""
+    b, c, h, w = img.shape
+    ho, wo = out.shape[-2:]
+    dev = img.device
+    xs = torch.arange(wo, device=dev, dtype=compute)
+    ys = torch.arange(ho, device=dev, dtype=compute)
+    fill = fill.to(compute)
+    for b0 in range(0, b, per):
+        b1 = min(b, b0 + per)
+        n = b1 - b0
+        src = img[b0:b1].to(compute).reshape(-1)  # (n, C, H, W) flat
+        base = (torch.arange(n, device=dev) * (c * h * w))[:, None, None, None] + \
+            (torch.arange(c, device=dev) * (h * w))[None, :, None, None]
+        a = inv[b0:b1]
+        for y0 in range(0, ho, rows):
+            y1 = min(ho, y0 + rows)
+            yy = ys[y0:y1, None]
+            sx = a[:, 0, 0, None, None] * xs + a[:, 0, 1, None, None] * yy + a[:, 0, 2, None, None]
+            sy = a[:, 1, 0, None, None] * xs + a[:, 1, 1, None, None] * yy + a[:, 1, 2, None, None]
+            # far-away coordinates: their taps are all outside (or fold back); keep the arithmetic finite
+            sx, sy = sx.clamp(-2.0**24, 2.0**24), sy.clamp(-2.0**24, 2.0**24)
+            fx, fy = sx.floor(), sy.floor()
+            wx, wy = cubic_weights(sx - fx), cubic_weights(sy - fy)
+            ix0, iy0 = fx.to(torch.int64), fy.to(torch.int64)
+            acc = torch.zeros((n, c, y1 - y0, wo), dtype=compute, device=dev)
+            for j in range(4):
+                ry, vy = _fold_index(iy0 + (j - 1), h, fill_mode)
+                for k in range(4):
+                    rx, vx = _fold_index(ix0 + (k - 1), w, fill_mode)
+                    v = src.take(base + (ry * w + rx)[:, None])
+                    if vx is not None:
+                        v = torch.where((vx | vy)[:, None], fill[b0:b1, :, None, None], v)
+                    acc += (wy[j] * wx[k])[:, None] * v
+            # the cubic overshoots: back into the value range (uint8 rounds first)
+            acc = acc.clamp_(0, 1) if img.dtype.is_floating_point else acc.round_().clamp_(0, 255)
+            out[b0:b1, :, y0:y1].copy_(acc)
 
 
 def _normalize(length: int, pad: int, align: bool) -> tuple[float, float]:

@@ -63,12 +63,14 @@ def _param(op: str, name: str, value, batch: torch.Tensor) -> torch.Tensor:
 
 
 def posterize(img: torch.Tensor, bits) -> torch.Tensor:
-    """Keep the top ``bits`` (integers 1..8, per sample) bits of every value (ImageOps.posterize)."""
+    """Keep the top ``bits`` (integers 0..8, per sample) bits of every value (ImageOps.posterize; 0 bits
+    is black, as PIL)."""
     return _chain(img, "posterize", bits)
 
 
 def solarize(img: torch.Tensor, threshold) -> torch.Tensor:
-    """``x >= threshold ? max - x : x`` (ImageOps.solarize); threshold in the image's range."""
+    """``x >= threshold ? max - x : x`` (ImageOps.solarize); threshold in the image's range, or 256 levels
+    (PIL's no-op, timm's Solarize at magnitude 10)."""
     return _chain(img, "solarize", threshold)
 
 

@@ -23,6 +23,24 @@ import torch
 from gpuaug import backend
 from gpuaug._checks import as_batch, check_range, max_value, memory_format_of, per_sample
 from gpuaug._torch._common import take
+from gpuaug._torch.lut import (  # the value formulas and table builders (re-exported)
+    autocontrast_lut,
+    blend_fn,
+    brightness_lut,
+    compose,
+    contrast_lut,
+    identity_lut,
+    invert_fn,
+    invert_lut,
+    mean_from_histogram,
+    posterize_lut,
+    push_histogram,
+    solarize_add_fn,
+    solarize_add_lut,
+    solarize_fn,
+    solarize_lut,
+    stretch_fn,
+)
 
 __all__ = [
     "STEPS",
@@ -40,139 +58,6 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------------------------------------
-# Value-level formulas. ``v`` holds values in [0, mx] (float32, or float64 where PIL computes in double);
-# parameters broadcast against it. uint8 tables round/truncate the result as PIL does.
-
-
-def solarize_fn(v: torch.Tensor, threshold: torch.Tensor, mx: float) -> torch.Tensor:
-    """ImageOps.solarize: ``v >= threshold ? mx - v : v``."""
-    return torch.where(v >= threshold, mx - v, v)
-
-
-def invert_fn(v: torch.Tensor, mx: float) -> torch.Tensor:
-    return mx - v
-
-
-def solarize_add_fn(v: torch.Tensor, addition: torch.Tensor, threshold: torch.Tensor, mx: float):
-    """AutoAugment's SolarizeAdd: ``v < threshold ? clamp(v + addition, 0, mx) : v``."""
-    return torch.where(v < threshold, (v + addition).clamp(0, mx), v)
-
-
-def blend_fn(v: torch.Tensor, degenerate, factor: torch.Tensor, mx: float) -> torch.Tensor:
-    """Image.blend(degenerate, img, f) = ``clamp(deg + f * (v - deg), 0, mx)``; uint8 then truncates (PIL)."""
-    return (degenerate + factor * (v - degenerate)).clamp(0, mx)
-
-
-def stretch_fn(v: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, mx: float) -> torch.Tensor:
-    """ImageOps.autocontrast (cutoff 0): ``v * scale + offset``, ``scale = mx / (hi - lo)``,
-    ``offset = -lo * scale``; identity where ``hi <= lo``. Not clamped or truncated here."""
-    ok = hi > lo
-    # full_like(...) / t, not mx / t: torch computes ``number / tensor`` as ``t.reciprocal() * number``,
-    # which rounds differently from PIL's double division.
-    scale = torch.full_like(hi, mx) / torch.where(ok, hi - lo, torch.ones_like(hi))
-    offset = -lo * scale
-    return torch.where(ok, v * scale + offset, v)
-
-
-def posterize_fn(v: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
-    """ImageOps.posterize on integer values: ``v & ~(2 ** (8 - bits) - 1)``; v, bits integer tensors."""
-    shift = 8 - bits
-    return v & ((255 >> shift) << shift)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Table builders. Per-sample parameters are (B,) tensors; tables are uint8 (B, 1, 256) unless they depend
-# on a per-channel histogram ((B, C, 256)).
-
-
-def _values(device, dtype=torch.float32) -> torch.Tensor:
-    return torch.arange(256, dtype=dtype, device=device).view(1, 1, 256)
-
-
-def _col(p: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
-    return p.to(dtype).reshape(-1, 1, 1)
-
-
-def _u8(y: torch.Tensor) -> torch.Tensor:
-    """Clamp and truncate to uint8 (PIL's ``(UINT8) temp`` after clipping)."""
-    return y.clamp(0, 255).to(torch.uint8)
-
-
-def identity_lut(b: int, c: int = 1, device=None) -> torch.Tensor:
-    return torch.arange(256, dtype=torch.uint8, device=device).view(1, 1, 256).expand(b, c, 256).contiguous()
-
-
-def posterize_lut(bits: torch.Tensor) -> torch.Tensor:
-    """bits (B,) integers in 1..8 -> (B, 1, 256)."""
-    v = torch.arange(256, dtype=torch.int32, device=bits.device).view(1, 1, 256)
-    return posterize_fn(v, _col(bits.round(), torch.int32)).to(torch.uint8)
-
-
-def solarize_lut(threshold: torch.Tensor) -> torch.Tensor:
-    """threshold (B,) in 0..255 -> (B, 1, 256)."""
-    return _u8(solarize_fn(_values(threshold.device), _col(threshold), 255.0))
-
-
-def solarize_add_lut(addition: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
-    """addition (B,) in -255..255, threshold (B,) in 0..255 -> (B, 1, 256); non-integer sums round."""
-    y = solarize_add_fn(_values(addition.device), _col(addition), _col(threshold), 255.0)
-    return _u8(y.round())
-
-
-def invert_lut(b: int, device=None) -> torch.Tensor:
-    return _u8(invert_fn(_values(device), 255.0)).expand(b, 1, 256).contiguous()
-
-
-def brightness_lut(factor: torch.Tensor) -> torch.Tensor:
-    """ImageEnhance.Brightness: blend with black. factor (B,) >= 0 -> (B, 1, 256)."""
-    return _u8(blend_fn(_values(factor.device), 0.0, _col(factor), 255.0))
-
-
-def contrast_lut(factor: torch.Tensor, gray_mean: torch.Tensor) -> torch.Tensor:
-    """ImageEnhance.Contrast: blend with the (rounded, integer) mean of the L image.
-
-    factor (B,), gray_mean (B,) -> (B, 1, 256)."""
-    return _u8(blend_fn(_values(factor.device), _col(gray_mean), _col(factor), 255.0))
-
-
-def autocontrast_lut(hist: torch.Tensor) -> torch.Tensor:
-    """ImageOps.autocontrast (cutoff 0) from a histogram (B, C, 256) -> (B, C, 256).
-
-    Darkest present value -> 0, lightest -> 255 via ``int(i * scale + offset)`` in float64 as PIL;
-    identity where the channel has fewer than two distinct values.
-    """
-    idx = torch.arange(256, dtype=torch.int64, device=hist.device)
-    present = hist > 0
-    lo = torch.where(present, idx, 256).amin(-1, keepdim=True).double()
-    hi = torch.where(present, idx, -1).amax(-1, keepdim=True).double()
-    y = stretch_fn(idx.double(), lo, hi, 255.0)
-    return y.trunc().clamp(0, 255).to(torch.uint8)
-
-
-def compose(lut_a: torch.Tensor, lut_b: torch.Tensor) -> torch.Tensor:
-    """The table of ``a`` then ``b``: ``out[b, c, i] = lut_b[b, c, lut_a[b, c, i]]`` (channels broadcast)."""
-    b = max(lut_a.shape[0], lut_b.shape[0])
-    c = max(lut_a.shape[1], lut_b.shape[1])
-    return lut_b.expand(b, c, 256).gather(-1, lut_a.expand(b, c, 256).to(torch.int64))
-
-
-def push_histogram(hist: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
-    """Histogram of ``lut(img)`` from the histogram of ``img``.
-
-    hist (B, C, 256) integer, lut uint8 (B, C or 1, 256) -> (B, C, 256), hist's dtype."""
-    out = torch.zeros_like(hist)
-    return out.scatter_add_(-1, lut.expand_as(hist).to(torch.int64), hist)
-
-
-def mean_from_histogram(hist: torch.Tensor) -> torch.Tensor:
-    """PIL's rounded mean ``int(mean + 0.5)`` of a one-channel histogram (B, 1, 256) -> float32 (B,)."""
-    h = hist[:, 0].to(torch.int64)
-    n = h.sum(-1)
-    s = (h * torch.arange(256, device=h.device)).sum(-1)
-    return ((2 * s + n) // (2 * n).clamp(min=1)).to(torch.float32)
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Parameter validation shared with gpuaug.functional.color (numbers and CPU tensors; CUDA tensors are not
 # inspected, which would synchronise).
 
@@ -180,11 +65,12 @@ def mean_from_histogram(hist: torch.Tensor) -> torch.Tensor:
 def check_param(op: str, name: str, value, dtype: torch.dtype) -> None:
     mx = max_value(dtype)
     if op == "posterize":
-        check_range(value, 1, 8, name, "(bits to keep)")
+        check_range(value, 0, 8, name, "(bits to keep; 0 keeps none: black, as PIL)")
         if not isinstance(value, torch.Tensor) and float(value) != int(value):
             raise ValueError(f"{name} must be an integer, got {value!r}")
     elif name == "threshold":
-        check_range(value, 0, mx, name, "(the image's value range)")
+        # up to 256 levels: PIL's "nothing is >= 256", timm's Solarize at magnitude 10
+        check_range(value, 0, mx * 256 / 255, name, "(the image's value range, or 256 levels: no-op)")
     elif name == "addition":
         check_range(value, -mx, mx, name)
     elif name == "factor":

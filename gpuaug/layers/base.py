@@ -135,19 +135,41 @@ def _check_device(generator: torch.Generator | None, device: torch.device) -> No
 
 
 class Sampler:
-    """Per-sample draws of ``n`` values on ``device`` from ``generator`` (``None``: the global one)."""
+    """Per-sample draws of ``n`` values on ``device`` from ``generator`` (``None``: the global one).
 
-    def __init__(self, generator: torch.Generator | None, n: int, device: torch.device):
+    With ``block`` (an ``(n, K)`` float tensor of uniforms in [0, 1)), every draw consumes the next columns
+    of the block instead, in the order the draws are made: ``uniform``/``bernoulli`` one column per value,
+    ``randint`` one (``floor(u (hi - lo)) + lo``), ``normal`` two (Box-Muller). A compiled plan draws ONE
+    block for the whole pipeline and derives every parameter from it (on the device, in a kernel that
+    consumes the columns in this same order); ``cursor`` counts the columns consumed so far.
+    """
+
+    def __init__(self, generator: torch.Generator | None, n: int, device: torch.device,
+                 block: torch.Tensor | None = None):
         _check_device(generator, device)
         self.generator, self.n, self.device = generator, n, device
+        self.block, self.cursor = block, 0
+
+    def _columns(self, *tail: int) -> torch.Tensor:
+        k = math.prod(tail)
+        cols = self.block[:, self.cursor:self.cursor + k]
+        if cols.shape[1] != k:  # (a plan counts the columns of its layers first)
+            raise RuntimeError(f"a block of {self.block.shape[1]} uniforms is too small for the draws")
+        self.cursor += k
+        return cols.reshape(self.n, *tail)
 
     def uniform(self, lo: float, hi: float, *tail: int) -> torch.Tensor:
-        u = torch.rand((self.n, *tail), generator=self.generator, device=self.device)
+        if self.block is None:
+            u = torch.rand((self.n, *tail), generator=self.generator, device=self.device)
+        else:
+            u = self._columns(*tail)
         return u * (hi - lo) + lo if (lo, hi) != (0.0, 1.0) else u
 
     def randint(self, lo: int, hi: int, *tail: int) -> torch.Tensor:
         """Integers in ``[lo, hi)``."""
-        return torch.randint(lo, hi, (self.n, *tail), generator=self.generator, device=self.device)
+        if self.block is None:
+            return torch.randint(lo, hi, (self.n, *tail), generator=self.generator, device=self.device)
+        return (self._columns(*tail) * (hi - lo)).floor().to(torch.int64).clamp_max(hi - lo - 1) + lo
 
     def bernoulli(self, p: float, *tail: int) -> torch.Tensor:
         if p >= 1.0:
@@ -157,7 +179,10 @@ class Sampler:
         return self.uniform(0.0, 1.0, *tail) < p
 
     def normal(self, *tail: int) -> torch.Tensor:
-        return torch.randn((self.n, *tail), generator=self.generator, device=self.device)
+        if self.block is None:
+            return torch.randn((self.n, *tail), generator=self.generator, device=self.device)
+        u1, u2 = self._columns(*tail), self._columns(*tail)
+        return torch.sqrt(-2.0 * torch.log(u1.clamp_min(1e-30))) * torch.cos((2.0 * math.pi) * u2)
 
     def beta(self, a: float) -> torch.Tensor:
         """Symmetric Beta(a, a) per sample, without host sync: Johnk's method with 64 candidates per
@@ -309,14 +334,19 @@ class RandomLayer(nn.Module):
         """Raw parameters for ``s.n`` samples of an input of ``shape`` (B, C, H, W)."""
         return {}
 
+    def draw(self, s: Sampler, shape: tuple[int, ...]) -> dict:
+        """The gate ``apply`` then ``_draw``, from the sampler ``s`` (in this order: a compiled plan derives
+        the same parameters from the same columns of its block)."""
+        params = {"apply": s.bernoulli(self.p)}
+        params.update(self._draw(s, shape))
+        return params
+
     def sample(self, shape: Sequence[int], device: torch.device | str = "cpu") -> dict:
         """Draw the per-sample parameters for a batch of ``shape`` = (B, C, H, W) on ``device``."""
         shape = tuple(int(v) for v in shape)
         batch = shape[0]
         device = torch.device(device)
-        s = Sampler(self.generator, 1 if self.same_on_batch else batch, device)
-        params = {"apply": s.bernoulli(self.p)}
-        params.update(self._draw(s, shape))
+        params = self.draw(Sampler(self.generator, 1 if self.same_on_batch else batch, device), shape)
         return expand_params(params, batch) if self.same_on_batch else params
 
     # -- applying -------------------------------------------------------------------------------------

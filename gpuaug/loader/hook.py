@@ -123,11 +123,13 @@ class BatchHook(nn.Module):
 # ----------------------------------------------------------------------------------------------------------
 # The standard training pipeline
 # ----------------------------------------------------------------------------------------------------------
-def parse_policy(policy: str):
+def parse_policy(policy: str, mean=None):
     """A policy string as a gpuaug policy layer, or ``None`` for ``"none"``.
 
-    timm-style strings (``gpuaug.policies.from_string``): ``rand-m9-n2[-mstd0.5]``, ``trivial``,
-    ``autoaugment-imagenet``; ``auto`` is short for ``autoaugment-imagenet``; ``none``.
+    timm's strings with timm's meanings (``gpuaug.policies.from_string``): ``rand-m9-n2[-mstd0.5]``,
+    ``augmix-m3``; and ``trivial``, ``autoaugment-imagenet`` (``auto``), ``none``. With ``mean`` (the
+    normalization mean, [0, 1]), timm's policies fill with it in uint8 levels, as timm's
+    ``create_transform`` passes ``img_mean``.
     """
     from gpuaug.policies import from_string
 
@@ -136,8 +138,11 @@ def parse_policy(policy: str):
         return None
     if p in ("auto", "autoaug"):
         p = "autoaugment-imagenet"
+    kwargs = {}
+    if mean is not None and p.startswith(("rand", "augmix")):
+        kwargs["fill"] = [float(min(255, round(255 * v))) for v in mean]
     try:
-        return from_string(p)
+        return from_string(p, **kwargs)
     except ValueError as e:
         raise ValueError(f"policy {policy!r}: {e} (examples: rand-m9-n2-mstd0.5, trivial, "
                          "autoaugment-imagenet, none)") from None
@@ -161,7 +166,7 @@ def build_hook(policy: str = "rand-m9-n2", size: int = 224, num_classes: int = 1
         augment = from_config(pipeline)
     else:
         steps = [L.RandomResizedCrop(size), L.RandomHorizontalFlip()] if crop else []
-        policy_layer = parse_policy(policy)
+        policy_layer = parse_policy(policy, mean=IMAGENET_MEAN)
         if policy_layer is not None:
             steps.append(policy_layer)
         augment = L.Compose(steps) if len(steps) > 1 else (steps[0] if steps else None)

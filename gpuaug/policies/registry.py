@@ -1,56 +1,137 @@
 """The one op registry every policy reads: DATA, not a chain of ifs.
 
-Each op has a ``kind`` (what the vectorized slot does with it), the top of its magnitude range in
-torchvision's standard space (RandAugment / AutoAugment, ``_augmentation_space``) and in the wide space
-(TrivialAugmentWide), a ``unit`` for the range, and whether a random sign applies. A magnitude is a
-fraction ``f`` in [0, 1] of the range (bin ``i`` of ``n`` is ``f = i / (n - 1)``), so:
+An op is a ``kind`` (what a vectorized slot does: a matrix, a table, a blend) and the map from a
+magnitude fraction ``f`` (torchvision: bin ``i`` of ``n`` is ``f = i / (n - 1)``; timm: ``f = m / 10``) to
+the op's argument, the same formula for every library, written as data::
 
-- ``linear`` ops take ``top * f`` (ShearX 0.3 f, Rotate 30 f degrees, Brightness factor 1 + 0.9 f ...);
-  ``unit="width"``/``"height"`` scales by the image size (TranslateX: 150/331 W f), ``"px"`` is pixels;
-- ``posterize`` keeps ``8 - round(top * f)`` bits (torchvision: ``8 - round(i / ((n - 1) / 4))``; AugMix's
-  space starts from 4 bits: ``4 - round(4 f)``, at least 1);
-- ``solarize`` thresholds at ``max * (1 - f)`` (torchvision: ``linspace(255, 0, n)[i]``);
-- ops without a magnitude ignore ``f``.
+    arg = offset * U + dir * sign * R(scale * f * S),  then clipped to [minimum, maximum]
+
+- ``sign``: +1 or -1 at random per sample when ``signed`` (torchvision's signed magnitudes, timm's
+  ``_randomly_negate``); ``dir`` = -1 for ``reverse`` ops (posterize keeps ``8 - round(4 f)`` bits);
+- ``R``: ``round`` (half to even: torchvision's posterize), ``trunc`` (``int()``: timm's posterize,
+  solarize, solarize_add; torchvision's translate) or none;
+- ``S``: the image width or height for ``size`` ops (translate as a fraction of the image), else 1;
+- ``U``: for ``levels`` ops (thresholds and additions given in uint8 levels) the value of one level in the
+  image's range, 1 for uint8 and 1/255 for floating images; else 1.
+
+The argument is the op's own parameter: degrees for ``rotate``, the tangent ``m`` for ``shear_x`` (source
+``x + m (y + 1/2)``: torchvision's shear about the top-left corner, PIL's ``(1, m, 0, 0, 1, 0)``), pixels of
+forward shift for ``translate_*``, the factor for the enhance ops, bits kept for ``posterize``, the
+threshold for ``solarize``, the addition for ``solarize_add`` (threshold 128 levels).
+
+Spaces: ``TORCHVISION`` (RandAugment / AutoAugment, ``_augmentation_space``), ``TORCHVISION_WIDE``
+(TrivialAugmentWide), ``TORCHVISION_AUGMIX`` (AugMix) and ``TIMM`` (``timm.data.auto_augment``'s
+``LEVEL_TO_ARG`` with its ``Increasing`` variants).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Op:
     name: str
-    kind: str  # identity | shear_x | shear_y | translate_x | translate_y | rotate | brightness | saturation
-    #            | contrast | sharpness | posterize | solarize | autocontrast | equalize | invert
-    standard: float  # top of the range in torchvision's RandAugment/AutoAugment space
-    wide: float  # top of the range in TrivialAugmentWide's space
-    signed: bool
-    unit: str = "value"  # value | px | width | height (standard and augmix spaces; the wide space is in px)
-    augmix: float = 0.0  # top of the range in AugMix's space (torchvision's AugMix._augmentation_space)
+    kind: str  # one of KINDS
+    scale: float = 0.0
+    offset: float = 0.0
+    signed: bool = False
+    reverse: bool = False
+    rounding: str = "none"  # none | round | trunc
+    size: str = "none"  # none | width | height
+    levels: bool = False
+    minimum: float = -math.inf
+    maximum: float = math.inf
+
+    def arg(self, f: float, sign: float = 1.0, width: int = 1, height: int = 1, level: float = 1.0) -> float:
+        """The argument for magnitude fraction ``f`` (Python numbers: the reference of the vectorized
+        formula in the policies, and what the tests compare with)."""
+        s = {"none": 1.0, "width": float(width), "height": float(height)}[self.size]
+        v = self.scale * f * s
+        v = {"none": v, "round": float(round(v)), "trunc": float(math.trunc(v))}[self.rounding]
+        sign = sign if self.signed else 1.0
+        arg = self.offset * (level if self.levels else 1.0) + (-1.0 if self.reverse else 1.0) * sign * v * (
+            level if self.levels else 1.0)
+        return min(max(arg, self.minimum), self.maximum)
 
 
-OPS: dict[str, Op] = {
-    op.name: op
-    for op in (
-        Op("Identity", "identity", 0.0, 0.0, False),
-        Op("ShearX", "shear_x", 0.3, 0.99, True, augmix=0.3),
-        Op("ShearY", "shear_y", 0.3, 0.99, True, augmix=0.3),
-        # standard: 150/331 of the width (height); wide: 32 pixels
-        Op("TranslateX", "translate_x", 150.0 / 331.0, 32.0, True, "width", 1.0 / 3.0),
-        Op("TranslateY", "translate_y", 150.0 / 331.0, 32.0, True, "height", 1.0 / 3.0),
-        Op("Rotate", "rotate", 30.0, 135.0, True, augmix=30.0),
-        Op("Brightness", "brightness", 0.9, 0.99, True, augmix=0.9),
-        Op("Color", "saturation", 0.9, 0.99, True, augmix=0.9),
-        Op("Contrast", "contrast", 0.9, 0.99, True, augmix=0.9),
-        Op("Sharpness", "sharpness", 0.9, 0.99, True, augmix=0.9),
-        Op("Posterize", "posterize", 4.0, 6.0, False, augmix=4.0),
-        Op("Solarize", "solarize", 1.0, 1.0, False, augmix=1.0),
-        Op("AutoContrast", "autocontrast", 0.0, 0.0, False),
-        Op("Equalize", "equalize", 0.0, 0.0, False),
-        Op("Invert", "invert", 0.0, 0.0, False),
+def _space(*ops: Op) -> dict[str, Op]:
+    return {op.name: op for op in ops}
+
+
+def _enhance(name: str, kind: str, top: float) -> Op:
+    """torchvision's enhance ops: factor ``1 +- top f``."""
+    return Op(name, kind, top, 1.0, signed=True)
+
+
+_NO_ARG = (Op("Identity", "identity"), Op("AutoContrast", "autocontrast"), Op("Equalize", "equalize"),
+           Op("Invert", "invert"))
+
+
+def _torchvision(shear: float, translate: float, translate_size: str, rotate: float, enhance: float,
+                 posterize: float, posterize_base: float, posterize_min: float = -math.inf) -> dict[str, Op]:
+    return _space(
+        *_NO_ARG,
+        Op("ShearX", "shear_x", shear, signed=True),
+        Op("ShearY", "shear_y", shear, signed=True),
+        Op("TranslateX", "translate_x", translate, signed=True, rounding="trunc",
+           size="width" if translate_size == "fraction" else "none"),
+        Op("TranslateY", "translate_y", translate, signed=True, rounding="trunc",
+           size="height" if translate_size == "fraction" else "none"),
+        Op("Rotate", "rotate", rotate, signed=True),
+        _enhance("Brightness", "brightness", enhance),
+        _enhance("Color", "saturation", enhance),
+        _enhance("Contrast", "contrast", enhance),
+        _enhance("Sharpness", "sharpness", enhance),
+        Op("Posterize", "posterize", posterize, posterize_base, reverse=True, rounding="round",
+           minimum=posterize_min),
+        Op("Solarize", "solarize", 255.0, 255.0, reverse=True, levels=True),  # linspace(255, 0, n)
     )
-}
+
+
+#: torchvision's RandAugment / AutoAugment space (translate 150/331 of the size, truncated to pixels)
+TORCHVISION = _torchvision(0.3, 150.0 / 331.0, "fraction", 30.0, 0.9, 4.0, 8.0)
+#: torchvision's TrivialAugmentWide space (translate 32 px)
+TORCHVISION_WIDE = _torchvision(0.99, 32.0, "px", 135.0, 0.99, 6.0, 8.0)
+#: torchvision's AugMix space (translate a third of the size; posterize 4 - round(4 f) bits, at least 1)
+TORCHVISION_AUGMIX = _torchvision(0.3, 1.0 / 3.0, "fraction", 30.0, 0.9, 4.0, 4.0, posterize_min=1.0)
+
+
+def _timm_enhance(name: str, kind: str) -> tuple[Op, Op]:
+    return (Op(name, kind, 1.8, 0.1),  # [0.1, 1.9]
+            Op(f"{name}Increasing", kind, 0.9, 1.0, signed=True, minimum=0.1))  # max(0.1, 1 +- 0.9 f)
+
+
+#: timm's ``LEVEL_TO_ARG`` (f = magnitude / 10); translate_const 250 px for the absolute translations
+TIMM = _space(
+    *_NO_ARG[1:],
+    Op("Rotate", "rotate", 30.0, signed=True),
+    # bits kept: int(4 f), 0 is black; >= 8 is timm's identity, below 0 PIL's black (f > 1 with mmax > 10)
+    Op("Posterize", "posterize", 4.0, rounding="trunc", minimum=0.0, maximum=8.0),
+    Op("PosterizeIncreasing", "posterize", 4.0, 4.0, reverse=True, rounding="trunc", minimum=0.0,
+       maximum=8.0),
+    Op("PosterizeOriginal", "posterize", 4.0, 4.0, rounding="trunc", minimum=0.0, maximum=8.0),
+    # min(256, int(256 f)): 256 is PIL's no-op
+    Op("Solarize", "solarize", 256.0, rounding="trunc", levels=True, maximum=256.0),
+    Op("SolarizeIncreasing", "solarize", 256.0, 256.0, reverse=True, rounding="trunc", levels=True,
+       minimum=0.0),
+    Op("SolarizeAdd", "solarize_add", 110.0, rounding="trunc", levels=True, maximum=128.0),
+    *_timm_enhance("Color", "saturation"),
+    *_timm_enhance("Contrast", "contrast"),
+    *_timm_enhance("Brightness", "brightness"),
+    *_timm_enhance("Sharpness", "sharpness"),
+    Op("ShearX", "shear_x", 0.3, signed=True),
+    Op("ShearY", "shear_y", 0.3, signed=True),
+    # PIL's translate data is the SOURCE offset: a forward shift of -pixels (the sign is random anyway)
+    Op("TranslateX", "translate_x", 250.0, signed=True),
+    Op("TranslateY", "translate_y", 250.0, signed=True),
+    Op("TranslateXRel", "translate_x", 0.45, signed=True, size="width"),
+    Op("TranslateYRel", "translate_y", 0.45, signed=True, size="height"),
+)
+
+#: the torchvision space, by op name (what RandAugment, AutoAugment and the tests read)
+OPS = TORCHVISION
 
 KINDS = (
     "identity",
@@ -65,12 +146,14 @@ KINDS = (
     "sharpness",
     "posterize",
     "solarize",
+    "solarize_add",
     "autocontrast",
     "equalize",
     "invert",
 )
 GEOMETRIC = ("shear_x", "shear_y", "translate_x", "translate_y", "rotate")
-POINTWISE = ("brightness", "contrast", "posterize", "solarize", "autocontrast", "equalize", "invert")
+POINTWISE = ("brightness", "contrast", "posterize", "solarize", "solarize_add", "autocontrast", "equalize",
+             "invert")
 
 # torchvision's op lists, in torchvision's order (the order fixes which index draws which op).
 RANDAUGMENT_OPS = (
@@ -104,6 +187,19 @@ AUGMIX_OPS = (
 )
 AUGMIX_COLOR_OPS = ("Brightness", "Color", "Contrast", "Sharpness")
 AUGMIX_BINS = 10  # torchvision's _PARAMETER_MAX: magnitudes are bins of 10, index drawn below ``severity``
+
+# timm's op lists (_RAND_TRANSFORMS, _RAND_INCREASING_TRANSFORMS, _AUGMIX_TRANSFORMS), in timm's order
+TIMM_RAND_OPS = ("AutoContrast", "Equalize", "Invert", "Rotate", "Posterize", "Solarize", "SolarizeAdd",
+                 "Color", "Contrast", "Brightness", "Sharpness", "ShearX", "ShearY", "TranslateXRel",
+                 "TranslateYRel")
+TIMM_RAND_INCREASING_OPS = ("AutoContrast", "Equalize", "Invert", "Rotate", "PosterizeIncreasing",
+                            "SolarizeIncreasing", "SolarizeAdd", "ColorIncreasing", "ContrastIncreasing",
+                            "BrightnessIncreasing", "SharpnessIncreasing", "ShearX", "ShearY",
+                            "TranslateXRel", "TranslateYRel")
+TIMM_AUGMIX_OPS = ("AutoContrast", "ColorIncreasing", "ContrastIncreasing", "BrightnessIncreasing",
+                   "SharpnessIncreasing", "Equalize", "Rotate", "PosterizeIncreasing", "SolarizeIncreasing",
+                   "ShearX", "ShearY", "TranslateXRel", "TranslateYRel")
+TIMM_LEVELS = 10.0  # timm's _LEVEL_DENOM: f = magnitude / 10
 
 # AutoAugment sub-policies (torchvision's): ((op, probability, magnitude bin of 10 or None), x2).
 AUTOAUGMENT_POLICIES = {
@@ -194,6 +290,14 @@ AUTOAUGMENT_BINS = 10  # torchvision draws AutoAugment magnitudes from a 10-bin 
 __all__ = [
     "Op",
     "OPS",
+    "TIMM",
+    "TIMM_AUGMIX_OPS",
+    "TIMM_LEVELS",
+    "TIMM_RAND_INCREASING_OPS",
+    "TIMM_RAND_OPS",
+    "TORCHVISION",
+    "TORCHVISION_AUGMIX",
+    "TORCHVISION_WIDE",
     "KINDS",
     "GEOMETRIC",
     "POINTWISE",
