@@ -10,7 +10,7 @@ import torch
 
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 GEO_RECORD = 24
-K_BETA = 64  # Johnk candidates per Beta draw (layers.base.Sampler.beta)
+K_BETA = 32  # Johnk candidates per Beta draw (layers.base.Sampler.beta)
 
 
 

@@ -145,7 +145,7 @@ def test_plan_params_kernel_compiles(geo, nslot, mix):
     compile_kernel(kp._params_kernel, dict(u_ptr="fp32", hp="fp32", p_ptr="fp32", lab_ptr="i64",
                                            soft_ptr="fp32", hist_ptr="i32"),
                    dict(G0=geo[0], G1=geo[1], G2=geo[2], G3=geo[3], NSLOT=nslot, MIX=mix,
-                        HIST=nslot * 4 * 256, K_BETA=64, BS=64, BK=64, BH=256))
+                        HIST=nslot * 4 * 256, K_BETA=32, BS=64, BK=64, BH=256))
 
 
 @pytest.mark.parametrize("op,mode,interp,stats,mix,dst", [

@@ -102,7 +102,8 @@ def test_plan_kind_codes_are_the_registry():
     (lambda g: (gpuaug.Compose([gpuaug.ColorJitter(0.2)]), None), "ColorJitter"),
     (lambda g: (gpuaug.AugMix(), None), "AugMix"),
     (lambda g: (gpuaug.RandAugment(same_on_batch=True), None), "same_on_batch"),
-    (lambda g: (gpuaug.Compose([gpuaug.RandAugment(generator=g), gpuaug.RandomRotation(3)]), None), "only"),
+    (lambda g: (gpuaug.Compose([gpuaug.RandAugment(generator=g), gpuaug.RandomRotation(3)]), None),
+     "RandomRotation"),
     (lambda g: (None, gpuaug.CutMix(num_classes=3, partner="perm")), "partner"),
     (lambda g: (gpuaug.Compose([gpuaug.RandomRotation(3, generator=g), gpuaug.RandAugment()]), None),
      "generators"),
@@ -112,3 +113,80 @@ def test_unsupported_pipelines_say_why(make, why):
     augment, mix = make(gen(0))
     with pytest.raises(Unsupported, match=why):
         compile_plan(augment, mix, None, x, torch.tensor([0, 1]), {})
+
+
+def test_plans_compile_once_and_again_after_a_setting_changes():
+    from gpuaug.plan import Plans
+
+    x, labels = photo_batch(4, (32, 32)), torch.tensor([1, 2, 3, 4])
+    augment, mix = PIPELINES["readme"](gen(1), 24)
+    plans = Plans()
+    spec = plans.get(augment, mix, None, x, labels)
+    assert spec is not None and plans.reason is None
+    with backend.backend("torch"):
+        F.run_plan(spec, x, labels)
+        augment(x)  # eager forwards assign no setting
+    assert plans.get(augment, mix, None, x, labels) is spec
+    assert plans.get(augment, mix, None, x[:3], labels[:3]) is not spec  # another shape
+    augment[2].magnitude = 5.0  # a schedule
+    new = plans.get(augment, mix, None, x, labels)
+    assert new is not None and new is not spec
+
+
+# ------------------------------------------------------------------------ plans in forward and in the hook
+# Off the CPU host path (CUDA, or backend "triton": the interpreter run) layers and the hook run plans, whose
+# parameters are derived on the device (float32 trigonometry: matrices within ~1e-6 of the eager ones, so a
+# nearest-neighbour position on an exact tie may land on the other pixel). Tolerance: per sample, at most 1%
+# of the pixels more than one uint8 level off.
+off_host = pytest.mark.skipif(backend.host_path(torch.zeros(1)),
+                              reason="plans run off the CPU host path: the interpreter run (scripts/test.sh)")
+
+
+def _close_per_sample(out, ref, levels=1.0):
+    d = (out.float() - ref.float()).abs()
+    frac = (d > levels).flatten(1).float().mean(1)
+    assert float(frac.max()) <= 0.01, frac
+
+
+@off_host
+@pytest.mark.parametrize("name", ["readme", "autoaugment", "geometry", "policy-inc"])
+def test_forward_runs_the_plan_and_last_params_replay_it(name):
+    x = photo_batch(6, (37, 45))
+    augment, _ = PIPELINES[name](gen(1), 29)
+    y = augment(x)
+    assert augment._plans.reason is None  # it ran a plan
+    _close_per_sample(y, augment.apply(x, augment.last_params))
+    y2, params = augment(x, return_params=True)
+    _close_per_sample(y2, augment.apply(x, params))
+    assert not torch.equal(y, y2)  # a new draw per call
+
+
+@off_host
+@pytest.mark.parametrize("name", ["readme", "ra-cutmix", "trivial-mixup"])
+def test_hook_runs_the_plan_equal_to_the_layers_on_its_draws(name):
+    """The hook's batch equals the eager layers + mixer + normalization on the plan's own draws (replayed
+    from the generator state before the call)."""
+    x = photo_batch(6, (37, 45))
+    labels = torch.tensor([0, 3, 9, 2, 2, 7])
+    g = gen(5)
+    augment, mix = PIPELINES[name](g, 29)
+    hook = gpuaug.BatchHook(augment, mix, mean=MEAN, std=STD, dtype=torch.bfloat16, channels_last=True)
+    state = g.get_state()
+    out, soft = hook(x, labels)
+    assert hook.plan_reason is None
+    g.set_state(state)
+    spec = hook._plans.get(augment, mix, hook._epilogue, x, labels)
+    ref, ref_soft = eager(spec, augment, mix, x, labels, spec.uniforms(x.device))
+    assert out.dtype == torch.bfloat16 and out.is_contiguous(memory_format=torch.channels_last)
+    # compared in uint8 levels: (v - mean) / std back to v
+    std = torch.tensor(STD).view(1, 3, 1, 1) * 255
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1) * 255
+    _close_per_sample(out.float() * std + mean, ref.float() * std + mean, levels=1.5)
+    torch.testing.assert_close(soft, ref_soft, atol=1e-6, rtol=1e-6)
+
+
+@off_host
+def test_hook_runs_eagerly_where_no_plan_covers_and_says_why():
+    hook = gpuaug.BatchHook(gpuaug.Compose([gpuaug.ColorJitter(0.2), gpuaug.RandomHorizontalFlip()]))
+    hook(photo_batch(2, (16, 16)))
+    assert "ColorJitter" in hook.plan_reason

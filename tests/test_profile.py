@@ -79,3 +79,20 @@ def test_profile_command_smoke(tmp_path):
     assert r["launches"] == sum(r["triton"].values()) + sum(r["torch"].values()) > 0
     assert r["read_N"] > 1 and r["written_N"] > 1  # at least the input read and the output written once
     assert r["host_ms"] > 0
+
+
+@needs_interpreter
+@pytest.mark.parametrize("preset", ["readme", "ra-cutmix"])
+def test_the_two_pipelines_run_as_plans_within_the_targets(preset):
+    """Issue 10's targets on the CUDA code path: a compiled plan of at most 6 launches (the parameter kernel,
+    one pass per stage, the block of uniforms), at most 8 N global bytes per image, no host sync, no
+    host-built tensor."""
+    from gpuaug.profile import build_pipeline, run
+
+    make, _ = build_pipeline(preset, None, None, torch.bfloat16)
+    r = run(make, batch=16, size=64, bytes_batch=2, bytes_size=64, reps=1)
+    assert r["triton"].get("_params_kernel") == 1 and r["triton"].get("_pass_kernel", 0) >= 3
+    assert r["launches"] <= 6, (r["triton"], r["torch"])
+    assert r["read_N"] + r["written_N"] <= 8.0, r["bytes_by_kernel_N"]
+    assert r["written_N"] >= 2.0  # the bf16 output at least: the counter sees the real traffic
+    assert not r["syncs"] and r["host_built"] == 0

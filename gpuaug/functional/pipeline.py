@@ -15,9 +15,8 @@ __all__ = ["run_plan"]
 def run_plan(spec, x: torch.Tensor, labels: torch.Tensor | None = None, block: torch.Tensor | None = None):
     """``(out, soft_labels)`` of the plan ``spec`` on the uint8 batch ``x`` (the shape it was compiled
     for). ``block``: the uniforms (default: drawn from the plan's generator)."""
-    b = x.shape[0]
     if block is None:
-        block = torch.rand((b, spec.ncols), generator=spec.generator, device=x.device)
+        block = spec.uniforms(x.device)
     P, soft, hists = backend.op("pipeline_params", x)(block, labels, spec)
     run = backend.op("pipeline_pass", x)
     last = spec.slots - 1

@@ -134,6 +134,15 @@ def _check_device(generator: torch.Generator | None, device: torch.device) -> No
         )
 
 
+_SETTINGS = [0]  # bumped whenever any layer's public attribute is assigned
+
+
+def settings_version() -> int:
+    """A number that changes whenever a setting of any layer is assigned (``layer.magnitude = 12``): what
+    compiled plans are keyed on (assign settings; a list mutated in place is not seen)."""
+    return _SETTINGS[0]
+
+
 class Sampler:
     """Per-sample draws of ``n`` values on ``device`` from ``generator`` (``None``: the global one).
 
@@ -185,11 +194,12 @@ class Sampler:
         return torch.sqrt(-2.0 * torch.log(u1.clamp_min(1e-30))) * torch.cos((2.0 * math.pi) * u2)
 
     def beta(self, a: float) -> torch.Tensor:
-        """Symmetric Beta(a, a) per sample, without host sync: Johnk's method with 64 candidates per
+        """Symmetric Beta(a, a) per sample, without host sync: Johnk's method with 32 candidates per
         sample, the first accepted one wins. For ``a <= 1`` (the mixup/cutmix range) acceptance is
-        >= 1/2 per candidate, so a miss has probability < 2**-64; a miss (possible for large ``a``) falls
-        back to the normal approximation. torch's own Beta/Gamma samplers take no generator."""
-        k = 64
+        >= 1/2 per candidate, so a miss has probability < 2**-32; a miss (possible for large ``a``) falls
+        back to the normal approximation. torch's own Beta/Gamma samplers take no generator. (A plan draws
+        66 columns per Beta: kept small, the block is the plan's one random draw.)"""
+        k = 32
         u = self.uniform(0.0, 1.0, k).clamp_min(1e-30).log() / a
         v = self.uniform(0.0, 1.0, k).clamp_min(1e-30).log() / a
         x, y = u.exp(), v.exp()
@@ -305,6 +315,9 @@ class RandomLayer(nn.Module):
     kind = "pixel"
     #: deterministic layers (Normalize) still run in eval mode
     deterministic = False
+    #: off the CPU host path, a uint8 batch without targets runs as a compiled plan (``gpuaug.plan``):
+    #: ``Compose`` and the policies, whose eager form is many small launches
+    plannable = False
 
     def __init__(self, p: float = 1.0, generator: torch.Generator | None = None, same_on_batch: bool = False):
         super().__init__()
@@ -312,6 +325,23 @@ class RandomLayer(nn.Module):
         self.generator = check_generator(generator)
         self.same_on_batch = check_bool(same_on_batch, "same_on_batch")
         self.last_params: dict | None = None
+        self._plans = None  # gpuaug.plan.Plans, made on the first planned batch
+
+    def __setattr__(self, name: str, value) -> None:
+        super().__setattr__(name, value)
+        if not name.startswith("_") and name not in ("training", "last_params"):
+            _SETTINGS[0] += 1  # a setting changed (a magnitude schedule): compiled plans are stale
+
+    @property
+    def last_params(self) -> dict | None:
+        """The parameters of the last training call (what ``apply`` replays)."""
+        if callable(self._last_params):  # a plan's draws, turned into parameters when asked for
+            self._last_params = self._last_params()
+        return self._last_params
+
+    @last_params.setter
+    def last_params(self, value) -> None:
+        self._last_params = value
 
     # -- config ---------------------------------------------------------------------------------------
     def _args(self) -> dict:
@@ -378,7 +408,11 @@ class RandomLayer(nn.Module):
         parameters (``None`` in eval mode).
         """
         call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__)
-        if self.training:
+        planned = self._run_plan(call.batch, call.targets) if self.training else None
+        if planned is not None:
+            out, self.last_params = (planned[0], call.targets), planned[1]
+            params = self.last_params if return_params else None
+        elif self.training:
             params = self.sample(call.batch.shape, call.batch.device)
             self.last_params = params
             out = self._transform(call.batch, params, call.targets)
@@ -386,6 +420,23 @@ class RandomLayer(nn.Module):
             params = None
             out = self._eval(call.batch, call.targets)
         return call.finish(*out, params, return_params)
+
+
+    def _run_plan(self, img: torch.Tensor, targets: dict):
+        """``(out, params thunk)`` of this batch as a compiled plan, or ``None`` (not ``plannable``, targets,
+        not uint8, the CPU host path, or a pipeline no plan covers)."""
+        from gpuaug import functional as F
+        from gpuaug.plan import Plans, params_of
+
+        if not self.plannable or targets or img.dtype != torch.uint8 or F.host_path(img):
+            return None
+        self._plans = self._plans or Plans()
+        spec = self._plans.get(self, None, None, img, None)
+        if spec is None:
+            return None
+        block = spec.uniforms(img.device)
+        out, _ = F.run_plan(spec, img, None, block)
+        return out, lambda: params_of(spec, block, self)
 
 
 class _Call:

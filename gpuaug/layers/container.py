@@ -136,6 +136,8 @@ class Compose(_Container):
     """Run ``transforms`` in order, fusing consecutive geometric layers into one warp and consecutive
     uint8 pointwise layers into one lookup table (see the module docstring)."""
 
+    plannable = True
+
     def __init__(self, transforms):
         super().__init__(transforms)
 

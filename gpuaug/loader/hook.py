@@ -10,6 +10,7 @@ from torch import nn
 
 from gpuaug import functional as F
 from gpuaug.loader.collate import _as_labels, as_uint8_batch
+from gpuaug.plan import Epilogue, Plans
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -50,6 +51,13 @@ class BatchHook(nn.Module):
     ``hook.eval()`` skips augmentation and mixing (validation batches are only converted).
     On CUDA nothing here synchronizes with the host: copies are ``non_blocking`` and the constants live on
     the device.
+
+    Off the CPU host path (CUDA, or backend ``triton``) a training batch runs as a compiled plan
+    (``gpuaug.plan``): geometric layers, then one policy, then the mixer and this conversion in a handful of
+    launches, compiled on the first batch of each shape and layer settings. Other pipelines (float input,
+    other layers) run the layers one by one; ``hook.plan_reason`` says why (``None``: the last batch ran a
+    plan). A plan draws its parameters from one block of uniforms of the layers' generator: reproducible
+    from that generator, but not the same draws as the layers called one by one.
     """
 
     def __init__(
@@ -84,6 +92,15 @@ class BatchHook(nn.Module):
                              persistent=False)
         self.register_buffer("_std", torch.tensor(std if std is not None else (1.0,), dtype=torch.float32),
                              persistent=False)
+        self._epilogue = Epilogue(tuple(float(v) for v in mean) if mean is not None else (0.0,),
+                                  tuple(float(v) for v in std) if std is not None else (1.0,), dtype,
+                                  channels_last)
+        self._plans = Plans()
+
+    @property
+    def plan_reason(self) -> str | None:
+        """Why the last training batch ran the layers one by one; ``None`` if it ran a compiled plan."""
+        return self._plans.reason
 
     def forward(self, x, y=None, *, layout: str = "auto"):
         """Return ``x`` (no labels given) or ``(x, y)``; see the class docstring."""
@@ -97,16 +114,35 @@ class BatchHook(nn.Module):
         if not _same_device(self._mean.device, device):
             # only the first batch; the layers need no move, they draw on the image's device
             self._mean, self._std = self._mean.to(device), self._std.to(device)
+        if self.training and self.mix is not None and y is None:
+            raise ValueError("mix (CutMix/MixUp) needs labels: call hook(x, y)")
+        spec = self._plan(x, y)
+        if spec is not None:
+            x, soft = F.run_plan(spec, x, y)
+            return x if y is None else (x, soft if soft is not None else self._labels(y))
         if self.training and self.augment is not None:
             x = self.augment(x)
         if self.training and self.mix is not None:
-            if y is None:
-                raise ValueError("mix (CutMix/MixUp) needs labels: call hook(x, y)")
             x, y = self.mix(x, y)
-        elif y is not None and self.num_classes is not None and not y.is_floating_point():
-            y = nn.functional.one_hot(y.long(), self.num_classes).to(torch.float32)
+        elif y is not None:
+            y = self._labels(y)
         x = self._convert(x)
         return x if y is None else (x, y)
+
+    def _labels(self, y: torch.Tensor) -> torch.Tensor:
+        """Labels without mixing: one-hot float32 with ``num_classes``, else as they are."""
+        if self.num_classes is not None and not y.is_floating_point():
+            return nn.functional.one_hot(y.long(), self.num_classes).to(torch.float32)
+        return y
+
+    def _plan(self, x: torch.Tensor, y: torch.Tensor | None):
+        """The compiled plan of this training batch, or ``None`` (eval, the CPU host path, nothing to do,
+        or a pipeline a plan does not cover: ``plan_reason``)."""
+        if not self.training or F.host_path(x) or (self.augment is None and self.mix is None):
+            return None
+        if self._mean.shape[0] not in (1, x.shape[1]):
+            return None  # (the eager conversion raises the error)
+        return self._plans.get(self.augment, self.mix, self._epilogue, x, y)
 
     def _convert(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 (0..255) or floating ([0, 1]: MixUp blends, a converting pipeline) -> ``(x - mean) / std``

@@ -69,7 +69,7 @@ class Stage:
     out_size: tuple[int, int]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Epilogue:
     """What the last pass writes: ``(x - mean) / std`` (mean/std on the [0, 1] scale) as ``dtype``."""
 
@@ -116,6 +116,10 @@ class Spec:
 
     def draw(self, block: torch.Tensor) -> dict:
         return draw(self, block)
+
+    def uniforms(self, device: torch.device) -> torch.Tensor:
+        """A batch's block of uniforms (B, ncols) from the layers' generator."""
+        return torch.rand((self.shape[0], self.ncols), generator=self.generator, device=device)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -169,13 +173,15 @@ def compile_plan(augment, mix, epilogue: Epilogue | None, x: torch.Tensor, label
     if spatial(targets):
         raise Unsupported("masks, boxes or keypoints")
     layers = _leaves(augment)
-    geo_layers = [t for t in layers if t.kind == "geometric"]
-    rest = layers[len(geo_layers):]
-    if layers[: len(geo_layers)] != geo_layers or len(rest) > 1:
-        raise Unsupported("only geometric layers, then one policy")
-    policy = rest[0] if rest else None
-    if policy is not None and type(policy) not in POLICY_CODES:
-        raise Unsupported(f"{type(policy).__name__}")
+    geo_layers, policy = [], None
+    for i, t in enumerate(layers):
+        if policy is None and t.kind == "geometric":
+            geo_layers.append(t)
+        elif policy is None and type(t) in POLICY_CODES:
+            policy = t
+        else:
+            raise Unsupported(f"{type(t).__name__} (layer {i}): a plan covers geometric layers, then one of "
+                              f"{', '.join(c.__name__ for c in POLICY_CODES)}")
     if mix is not None and type(mix) not in MIX_CODES:
         raise Unsupported(f"mix {type(mix).__name__}")
     if mix is not None and (mix.partner not in ("roll", "flip")):
@@ -192,7 +198,10 @@ def compile_plan(augment, mix, epilogue: Epilogue | None, x: torch.Tensor, label
     for t in geo_layers:
         if type(t) not in GEO_CODES:
             raise Unsupported(f"{type(t).__name__}")
-    spec = Spec(tuple(x.shape), every[0].generator if every else None, epilogue=epilogue)
+    gen = every[0].generator if every else None
+    if gen is not None and gen.device.type != x.device.type:
+        raise Unsupported("the generator is on another device")  # (the eager layers say so)
+    spec = Spec(tuple(x.shape), gen, epilogue=epilogue)
     if geo_layers:
         j, interp, fill = _geo_run([(t, None) for t in geo_layers], 0)
         if j != len(geo_layers):

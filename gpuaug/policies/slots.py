@@ -49,6 +49,8 @@ class Policy(RandomLayer):
     implement ``_draw`` returning ``ops``, ``f``, ``sign``, ``active`` (and ``interp`` for a choice of
     interpolations), each (n, slots)."""
 
+    plannable = True
+
     kind = "pixel"
     #: ``fill`` is given in uint8 levels (timm's ``img_mean``), scaled to floating images' [0, 1]
     fill_in_levels = False
