@@ -48,7 +48,7 @@ def eager(spec, augment, mix, x, labels, block):
     drawn = spec.draw(block)
     y = x
     if isinstance(augment, gpuaug.Compose):
-        params = {"apply": torch.ones(x.shape[0], dtype=torch.bool),
+        params = {"apply": torch.ones(x.shape[0], dtype=torch.bool, device=x.device),
                   "children": [*drawn["geo"], *([drawn["policy"]] if drawn["policy"] is not None else [])]}
         y = augment.apply(y, params)
     elif augment is not None:
@@ -138,8 +138,10 @@ def test_plans_compile_once_and_again_after_a_setting_changes():
 # parameters are derived on the device (float32 trigonometry: matrices within ~1e-6 of the eager ones, so a
 # nearest-neighbour position on an exact tie may land on the other pixel). Tolerance: per sample, at most 1%
 # of the pixels more than one uint8 level off.
-off_host = pytest.mark.skipif(backend.host_path(torch.zeros(1)),
-                              reason="plans run off the CPU host path: the interpreter run (scripts/test.sh)")
+DEV = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+off_host = pytest.mark.skipif(backend.host_path(torch.zeros(1, device=DEV)),
+                              reason="plans run off the CPU host path: on a GPU, or the interpreter run "
+                                     "(scripts/test.sh)")
 
 
 def _close_per_sample(out, ref, levels=1.0):
@@ -151,8 +153,8 @@ def _close_per_sample(out, ref, levels=1.0):
 @off_host
 @pytest.mark.parametrize("name", ["readme", "autoaugment", "geometry", "policy-inc"])
 def test_forward_runs_the_plan_and_last_params_replay_it(name):
-    x = photo_batch(6, (37, 45))
-    augment, _ = PIPELINES[name](gen(1), 29)
+    x = photo_batch(6, (37, 45)).to(DEV)
+    augment, _ = PIPELINES[name](torch.Generator(DEV).manual_seed(1), 29)
     y = augment(x)
     assert augment._plans.reason is None  # it ran a plan
     _close_per_sample(y, augment.apply(x, augment.last_params))
@@ -166,9 +168,9 @@ def test_forward_runs_the_plan_and_last_params_replay_it(name):
 def test_hook_runs_the_plan_equal_to_the_layers_on_its_draws(name):
     """The hook's batch equals the eager layers + mixer + normalization on the plan's own draws (replayed
     from the generator state before the call)."""
-    x = photo_batch(6, (37, 45))
-    labels = torch.tensor([0, 3, 9, 2, 2, 7])
-    g = gen(5)
+    x = photo_batch(6, (37, 45)).to(DEV)
+    labels = torch.tensor([0, 3, 9, 2, 2, 7], device=DEV)
+    g = torch.Generator(DEV).manual_seed(5)
     augment, mix = PIPELINES[name](g, 29)
     hook = gpuaug.BatchHook(augment, mix, mean=MEAN, std=STD, dtype=torch.bfloat16, channels_last=True)
     state = g.get_state()
@@ -181,12 +183,27 @@ def test_hook_runs_the_plan_equal_to_the_layers_on_its_draws(name):
     # compared in uint8 levels: (v - mean) / std back to v
     std = torch.tensor(STD).view(1, 3, 1, 1) * 255
     mean = torch.tensor(MEAN).view(1, 3, 1, 1) * 255
-    _close_per_sample(out.float() * std + mean, ref.float() * std + mean, levels=1.5)
+    _close_per_sample(out.float().cpu() * std + mean, ref.float().cpu() * std + mean, levels=1.5)
     torch.testing.assert_close(soft, ref_soft, atol=1e-6, rtol=1e-6)
 
 
 @off_host
 def test_hook_runs_eagerly_where_no_plan_covers_and_says_why():
     hook = gpuaug.BatchHook(gpuaug.Compose([gpuaug.ColorJitter(0.2), gpuaug.RandomHorizontalFlip()]))
-    hook(photo_batch(2, (16, 16)))
+    hook(photo_batch(2, (16, 16)).to(DEV))
     assert "ColorJitter" in hook.plan_reason
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
+def test_hook_plan_is_captured_in_a_cuda_graph_and_replays_new_draws():
+    x = photo_batch(8, (64, 64)).cuda()
+    labels = torch.arange(8, device="cuda") % 10
+    hook = gpuaug.build_hook("rand-m9-n2-mstd0.5", 48, num_classes=10, dtype=torch.bfloat16)
+    replay = gpuaug.capture_hook(hook, x, labels)
+    assert hook.plan_reason is None
+    a = [t.clone() for t in replay(x, labels)]
+    b = [t.clone() for t in replay(x, labels)]
+    assert a[0].shape == (8, 3, 48, 48) and a[0].dtype == torch.bfloat16
+    assert torch.isfinite(a[0].float()).all()
+    torch.testing.assert_close(a[1].sum(1), torch.ones(8, device="cuda"))
+    assert not torch.equal(a[0], b[0])  # each replay draws anew
