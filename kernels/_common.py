@@ -228,6 +228,38 @@ def pixel_tile(HW, W, INT64: tl.constexpr, BLOCK: tl.constexpr):
 
 
 @triton.jit
+def tile_2d(Ho, Wo, b0, INT64: tl.constexpr, TH: tl.constexpr, TW: tl.constexpr):
+    """This program's ``(TH, TW)`` tile of one sample on a 2-D grid ``(tiles, samples)``: ``(i_b, m, y, x)``
+    = the sample (int64, ``b0`` + grid row), the mask, the rows ``(TH, 1)`` and the columns ``(1, TW)``
+    (they broadcast to the tile). One scalar divide per program instead of one per pixel, and rows of TW
+    contiguous pixels, which Triton vectorises."""
+    t = tl.program_id(0)
+    i_b = tl.program_id(1).to(tl.int64) + b0
+    ntx = tl.cdiv(Wo, TW)
+    ty = t // ntx
+    tx = t - ty * ntx
+    y = ty * TH + tl.arange(0, TH)[:, None]
+    x = tx * TW + tl.arange(0, TW)[None, :]
+    m = (y < Ho) & (x < Wo)
+    if INT64:
+        y = y.to(tl.int64)
+        x = x.to(tl.int64)
+    return i_b, m, y, x
+
+
+def tile_for(kind: str, h: int, w: int) -> tuple[int, int, int]:
+    """``(TH, TW, num_warps)`` of a 2-D tiled kernel family for ``h x w`` outputs: rows of up to 128
+    pixels, ``BLOCK`` (``CONFIG``) pixels a tile; in the interpreter one tile covers a small image."""
+    block, warps = CONFIG[kind]
+    p2 = lambda n: 1 << max(int(n) - 1, 0).bit_length()  # noqa: E731
+    if INTERPRET:
+        tw = min(p2(w), 256)
+        return max(1, min(p2(h), 8192 // tw)), tw, 1
+    tw = min(p2(w), 128)
+    return max(1, min(p2(h), block // tw)), tw, warps
+
+
+@triton.jit
 def hw_offset(o_p, y, x, st_h, st_w, FLAT: tl.constexpr):
     """In-sample offset of pixels (y, x) = o_p in a tensor with strides st_h, st_w. ``FLAT`` (rows follow
     each other, see ``flat_hw``): one run ``o_p * st_w``, which keeps contiguous loads/stores vectorised."""

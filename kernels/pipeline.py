@@ -5,10 +5,12 @@ uniforms into every per-sample parameter (``_draws``: each layer's eager draw, c
 the rows ``P``, the soft labels of the mixer, and zeroes the histogram buffers of the passes.
 ``pipeline_stats(src, P, spec, hists)``: the histograms slot 0's samples need (a policy first).
 ``pipeline_pass(src, P, hists, spec, k, final) -> out``: the geometric run (``k = -1``), policy slot ``k``
-or nothing (``k = -2``): each program handles a tile of ONE sample, so every branch on the sample's op is
-uniform per program and a sample runs only the op it drew. It writes the histograms the next slot's samples
-need (per-program ``tl.histogram`` + 256 atomics), and on the last pass mixes (the partner's pixel is
-recomputed with the partner's op), normalizes, casts and lays out the batch in its one store.
+or nothing (``k = -2``): each program handles a 2-D tile (``tile_2d``: rows of up to 128 pixels; the output
+width specialised on divisibility by 16, so rows load and store as vectors) of ONE sample, so every branch
+on the sample's op is uniform per program and a sample runs only the op it drew. It writes the histograms
+the next slot's samples need (per-program ``tl.histogram`` + 256 atomics), and on the last pass mixes (the
+partner's pixel is recomputed with the partner's op), normalizes, casts and lays out the batch in its one
+store.
 
 Bytes a pass moves (the floor): read the input once (the warp's footprints and sharpness's 3 x 3 from
 cache), write the output once; the last pass reads the partner's pixels only inside a CutMix box and for
@@ -24,7 +26,7 @@ import triton.language as tl
 from gpuaug._checks import empty_output
 
 from . import _draws as D
-from ._common import launch, pixel_tile, round_half_even, skip_launch, wrap
+from ._common import batch_chunks, needs_int64, round_half_even, skip_launch, tile_2d, tile_for, wrap
 from ._pack import INTERPOLATIONS, K_BETA, pack
 from .warp import sample_channel, source_position
 
@@ -213,7 +215,7 @@ def _table_value(v, kind, arg, p_hist, cidx, C: tl.constexpr):
         before = tl.cumsum(h, axis=0) - h
         lut = (step // 2 + before) // tl.maximum(step, 1)
         lut = tl.where(step > 0, tl.minimum(lut, 255), bins).to(tl.float32)
-        r = tl.gather(lut, v.to(tl.int32), axis=0)
+        r = tl.reshape(tl.gather(lut, tl.reshape(v.to(tl.int32), [v.numel]), axis=0), v.shape)
     else:  # autocontrast (13): the present range stretched to 0..255, float64 as PIL
         bins = tl.arange(0, 256)
         ha = tl.load(p_hist + cidx * 256 + bins)  # (names unique per branch: Triton merges them by type)
@@ -302,9 +304,11 @@ def _op_value(p_s, s_c, H, W, s_h, s_w, ox, oy, m, row, hist_b, fill_ptr,
 
 @triton.jit
 def _count(v, m, p_h, n_masked):
-    """Add the 256-bin histogram of the uint8 values ``v`` (masked lanes out) to ``p_h`` with atomics."""
+    """Add the 256-bin histogram of the uint8 values ``v`` (a tile, masked lanes out) to ``p_h`` with
+    atomics."""
     # masked lanes counted in bin 0 and taken off again (no histogram mask in older Triton)
-    h = tl.histogram(tl.where(m, v, 0.0).to(tl.int32), 256)
+    flat = tl.reshape(tl.where(m, v, 0.0).to(tl.int32), [v.numel])
+    h = tl.histogram(flat, 256)
     bins = tl.arange(0, 256)
     h = tl.where(bins == 0, h - n_masked, h)
     tl.atomic_add(p_h + bins, h, sem="relaxed")
@@ -316,17 +320,17 @@ def _blend(a, b, lam, omlam):
     return round_half_even(tl.minimum(tl.maximum(a * lam + b * omlam, 0.0), 255.0))
 
 
-@triton.jit(do_not_specialize=["H", "W", "Ho", "Wo", "HWo", "p_s", "hist_s", "slot_col", "next_col",
+@triton.jit(do_not_specialize=["H", "W", "Ho", "b0", "p_s", "hist_s", "slot_col", "next_col",
                                "mix_col"])
 def _pass_kernel(
     src, dst, P, hist_in, hist_out, fill_ptr, scale_ptr, shift_ptr,
-    H, W, Ho, Wo, HWo, p_s, hist_s, slot_col, next_col, mix_col,
+    H, W, Ho, Wo, b0, p_s, hist_s, slot_col, next_col, mix_col,
     s_b, s_c, s_h, s_w, d_b, d_c, d_h, d_w,
     C: tl.constexpr, OP: tl.constexpr, MODE: tl.constexpr, INTERP: tl.constexpr, STORE: tl.constexpr,
     NEXT_STATS: tl.constexpr, MIX: tl.constexpr, NORMALIZE: tl.constexpr, INT64: tl.constexpr,
-    BLOCK: tl.constexpr,
+    TH: tl.constexpr, TW: tl.constexpr,
 ):
-    _, i_b, o_p, m_p, oy, ox = pixel_tile(HWo, Wo, INT64, BLOCK)
+    i_b, m_p, oy, ox = tile_2d(Ho, Wo, b0, INT64, TH, TW)
     row = P + i_b * p_s
     p_src = src + i_b * s_b
     v0, v1, v2 = _op_value(p_src, s_c, H, W, s_h, s_w, ox, oy, m_p, row + slot_col,
@@ -334,7 +338,7 @@ def _pass_kernel(
     if NEXT_STATS:  # the histograms the next slot needs (equalize, autocontrast, contrast), if it drew one
         nk = tl.load(row + next_col)
         if (nk == 8) | (nk == 13) | (nk == 14):
-            n_masked = BLOCK - tl.sum(m_p.to(tl.int32), axis=0)
+            n_masked = TH * TW - tl.sum(tl.sum(m_p.to(tl.int32), axis=1), axis=0)
             p_h = hist_out + i_b * hist_s
             _count(v0, m_p, p_h, n_masked)
             if C == 3:
@@ -356,7 +360,7 @@ def _pass_kernel(
             q0 = tl.zeros_like(v0)
             q1 = q0
             q2 = q0
-            if (mode == 2.0) | (tl.sum(inside.to(tl.int32), axis=0) > 0):
+            if (mode == 2.0) | (tl.max(tl.max(inside.to(tl.int32), axis=1), axis=0) > 0):
                 q = tl.load(mrow + 1).to(tl.int64)
                 q0, q1, q2 = _op_value(src + q * s_b, s_c, H, W, s_h, s_w, ox, oy, m_p,
                                        P + q * p_s + slot_col, hist_in + q * hist_s, fill_ptr, C, OP, MODE,
@@ -424,14 +428,18 @@ def _launch_pass(src, P, hists, spec, op: int, k: int, final: bool, store: bool 
     hist_out = hists[nxt] if next_stats else hist_in
     policy_mode = spec.policy.layer.fill_mode if spec.policy is not None else "constant"
     fill_mode = spec.geo_fill_mode if op == 1 else policy_mode
-    launch(_pass_kernel, "pipeline", ho * wo, b, lambda lo, hi: (
-        src, out, P, hist_in, hist_out, geo_fill if op == 1 else pol_fill, scale, shift,
-        h, w, ho, wo, ho * wo, P.stride(0), hist_in.stride(0), spec.slot(k) if op == 2 else 0,
-        spec.slot(nxt) if next_stats else 0, spec.mix_col if spec.mix is not None else 0,
-        *src.stride(), *out.stride(),
-    ), C=c, OP=op, MODE=FILL_MODES.index(fill_mode), INTERP=INTERPOLATIONS.index(spec.geo_interpolation),
-        STORE=store, NEXT_STATS=next_stats, MIX=store and final and spec.mix is not None,
-        NORMALIZE=store and final and ep is not None, INT64=False, enable_fp_fusion=False)
+    th, tw, warps = tile_for("pipeline", ho, wo)
+    tiles = triton.cdiv(ho, th) * triton.cdiv(wo, tw)
+    for lo, hi in batch_chunks(b):  # (samples are indexed from lo: the partner of a mix may be anywhere)
+        wrap(_pass_kernel)[(tiles, hi - lo)](
+            src, out, P, hist_in, hist_out, geo_fill if op == 1 else pol_fill, scale, shift,
+            h, w, ho, wo, lo, P.stride(0), hist_in.stride(0), spec.slot(k) if op == 2 else 0,
+            spec.slot(nxt) if next_stats else 0, spec.mix_col if spec.mix is not None else 0,
+            *src.stride(), *out.stride(),
+            C=c, OP=op, MODE=FILL_MODES.index(fill_mode), INTERP=INTERPOLATIONS.index(spec.geo_interpolation),
+            STORE=store, NEXT_STATS=next_stats, MIX=store and final and spec.mix is not None,
+            NORMALIZE=store and final and ep is not None, INT64=needs_int64(src, out), TH=th, TW=tw,
+            num_warps=warps, enable_fp_fusion=False)
     return out
 
 

@@ -36,9 +36,10 @@ from gpuaug.kernels import warp as kw  # noqa: E402
 TARGET = GPUTarget("cuda", 90, 32)
 
 
-def compile_kernel(fn, pointers: dict, constexprs: dict, num_warps: int = 4):
+def compile_kernel(fn, pointers: dict, constexprs: dict, num_warps: int = 4, divisible: tuple = ()):
     """Compile ``fn`` with pointer element types ``pointers`` (other runtime args: i32, 16-divisible like a
-    224x224 batch) and ``constexprs`` (stride 1 arguments are constexpr 1, as Triton specialises them)."""
+    224x224 batch, sizes only when named in ``divisible``) and ``constexprs`` (stride 1 arguments are
+    constexpr 1, as Triton specialises them)."""
     names = fn.arg_names
     sig, attrs = {}, {}
     for i, name in enumerate(names):
@@ -49,7 +50,8 @@ def compile_kernel(fn, pointers: dict, constexprs: dict, num_warps: int = 4):
             attrs[(i,)] = [["tt.divisibility", 16]]
         else:
             sig[name] = "i32"
-            if name not in getattr(fn, "do_not_specialize", ()) and name not in ("H", "W", "Ho", "Wo", "K"):
+            if name in divisible or (name not in getattr(fn, "do_not_specialize", ())
+                                     and name not in ("H", "W", "Ho", "Wo", "K")):
                 attrs[(i,)] = [["tt.divisibility", 16]]
     const = {(names.index(k),): v for k, v in constexprs.items()}
     try:
@@ -156,7 +158,10 @@ def test_plan_pass_kernel_compiles(op, mode, interp, stats, mix, dst):
     """A pass: the geometric run, a slot (every kind: warps, tables with tl.gather, histograms with atomics,
     sharpness), stats only; the epilogue (mix, normalize, cast)."""
     store = not (op == 0 and stats)
-    compile_kernel(kp._pass_kernel, dict(src="u8", dst=dst, P="fp32", hist_in="i32", hist_out="i32",
-                                         fill_ptr="fp32", scale_ptr="fp32", shift_ptr="fp32"),
-                   dict(s_w=1, d_w=1, C=3, OP=op, MODE=mode, INTERP=interp, STORE=store, NEXT_STATS=stats,
-                        MIX=mix, NORMALIZE=dst != "u8", INT64=False, BLOCK=1024))
+    k = compile_kernel(kp._pass_kernel, dict(src="u8", dst=dst, P="fp32", hist_in="i32", hist_out="i32",
+                                             fill_ptr="fp32", scale_ptr="fp32", shift_ptr="fp32"),
+                       dict(s_w=1, d_w=1, C=3, OP=op, MODE=mode, INTERP=interp, STORE=store, NEXT_STATS=stats,
+                            MIX=mix, NORMALIZE=dst != "u8", INT64=False, TH=8, TW=128), divisible=("Wo",))
+    # 2-D tiles, rows of 128 pixels, the width specialised on divisibility by 16 (224): vector stores
+    stores = [a for a in global_accesses(k) if a.startswith("st.global") and "atom" not in a]
+    assert not store or all(".v" in a for a in stores), set(stores)

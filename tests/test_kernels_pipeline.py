@@ -66,23 +66,31 @@ def test_every_op_kind_on_the_kernels():
 
 
 def _check_passes(name, epilogue, b):
+    """Each pass on the kernels against the torch path, from the same input (the torch path's previous
+    output) and the same statistics; the histograms a kernel pass writes for the next slot are those of
+    its own output (a warp may differ from the torch path by one level on a rounding tie)."""
     x, labels, spec, block = _setup(name, epilogue, b=b)
     Pr, _, hists_r = tpipe.pipeline_params(block.cpu(), None if labels is None else labels.cpu(), spec)
     P = Pr.to(DEVICE)
-    hists = hists_r.clone().to(DEVICE) if DEVICE.type == "cpu" else hists_r.to(DEVICE)
-    out_k, out_t = x, x.cpu()
+    out_t = x.cpu()
     last = spec.slots - 1
     steps = ([(-1, last < 0)] if spec.geo else ([(None, False)] if spec.slots else [(-2, True)]))
     steps += [(k, k == last) for k in range(spec.slots)]
     for k, final in steps:
+        hists = hists_r.clone().to(DEVICE)
         if k is None:
-            kpipe.pipeline_stats(out_k, P, spec, hists)
+            kpipe.pipeline_stats(out_t.to(DEVICE), P, spec, hists)
             tpipe.pipeline_stats(out_t, Pr, spec, hists_r)
-        else:
-            out_k = kpipe.pipeline_pass(out_k, P, hists, spec, k, final)
-            out_t = tpipe.pipeline_pass(out_t, Pr, hists_r, spec, k, final)
+            assert torch.equal(hists.cpu(), hists_r), name
+            continue
+        out_k = kpipe.pipeline_pass(out_t.to(DEVICE), P, hists, spec, k, final)
+        out_t = tpipe.pipeline_pass(out_t, Pr, hists_r, spec, k, final)
         assert out_k.dtype == out_t.dtype and out_k.shape == out_t.shape and out_k.stride() == out_t.stride()
-        assert torch.equal(hists.cpu(), hists_r), (name, k)  # the statistics the next slot reads
+        nxt = k + 1 if k >= 0 else 0
+        if not final and nxt < spec.slots:  # the statistics the next slot reads: of this pass's output
+            need = torch.isin(Pr[:, spec.slot(nxt)], torch.tensor([8.0, 13.0, 14.0]))
+            assert torch.equal(hists.cpu()[nxt], tpipe.stats(out_k.cpu(), need)), (name, k)
+            assert torch.equal(hists.cpu()[nxt + 1:], hists_r[nxt + 1:]), (name, k)  # nothing else written
         got, ref = out_k.cpu().float(), out_t.float()
         if out_t.dtype == torch.uint8:
             diff = (got - ref).abs()
@@ -104,5 +112,9 @@ def test_plan_on_the_kernels_equals_the_torch_path(name):
         out, soft = F.run_plan(spec, x, labels, block)
     with backend.backend("torch"):
         ref, soft_r = F.run_plan(spec, x.cpu(), None if labels is None else labels.cpu(), block.cpu())
-    torch.testing.assert_close(out.cpu().float(), ref.float(), atol=0.02, rtol=0.01)
+    # in uint8 levels; a warp's rounding tie (one level) can move an equalize or autocontrast table, so: per
+    # sample at most 1% of the pixels more than 1.5 levels off (one bf16 step near 2.5 is ~0.9 level)
+    std = torch.tensor(STD).view(1, 3, 1, 1) * 255
+    d = (out.cpu().float() * std - ref.float() * std).abs()
+    assert float((d > 1.5).flatten(1).float().mean(1).max()) <= 0.01
     torch.testing.assert_close(soft.cpu(), soft_r, atol=1e-6, rtol=1e-6)
