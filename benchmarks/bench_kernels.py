@@ -139,9 +139,6 @@ def make_cases(batch: int, size: int, device: torch.device, n_rot: int):
     hists = [thist.histogram(p) for p in photos]
     hue = (torch.rand(b, generator=g) - 0.5).to(device)
 
-    def normalize(x):
-        return (x.float() / 255 - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
-
     u8 = 2 * n  # one read + one write of a uint8 batch
     cases = {
         "warp_bilinear_reflect": (u8, lambda i: kw.warp(imgs[i], inv, [s, s], "bilinear", "reflect", fill),
@@ -155,9 +152,6 @@ def make_cases(batch: int, size: int, device: torch.device, n_rot: int):
         "resized_crop_bilinear": (int(n * (1 + 0.625)),
                                   lambda i: kw.warp(imgs[i], crop, [s, s], "bilinear", "edge", fill),
                                   lambda i: tw.warp(imgs[i], crop, [s, s], "bilinear", "edge", fill)),
-        "warp_normalize_f32": (5 * n, lambda i: kw.warp_normalize(imgs[i], crop, [s, s], "bilinear", "edge",
-                                                                   fill, mean, std, torch.float32),
-                               lambda i: normalize(tw.warp(imgs[i], crop, [s, s], "bilinear", "edge", fill))),
         "apply_lut": (u8, lambda i: kl.apply_lut(imgs[i], lut), lambda i: tlut.apply_lut(imgs[i], lut)),
         "histogram": (n, lambda i: kh.histogram(imgs[i]), lambda i: thist.histogram(imgs[i])),
         "histogram_photo": (n, lambda i: kh.histogram(photos[i]), lambda i: thist.histogram(photos[i])),

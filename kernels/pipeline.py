@@ -25,8 +25,9 @@ import triton.language as tl
 
 from gpuaug._checks import empty_output
 
+from . import _common as common
 from . import _draws as D
-from ._common import batch_chunks, needs_int64, round_half_even, skip_launch, tile_2d, tile_for, wrap
+from ._common import round_half_even, skip_launch, tile_2d, tile_for, wrap
 from ._pack import INTERPOLATIONS, K_BETA, pack
 from .warp import sample_channel, source_position
 
@@ -168,14 +169,14 @@ def _load(p_c, oy, ox, s_h, s_w, m):
 
 @triton.jit
 def _warp3(p_s, s_c, p_inv, ox, oy, H, W, s_h, s_w, m, f0, f1, f2, C: tl.constexpr, MODE: tl.constexpr,
-           INTERP: tl.constexpr):
+           INTERP: tl.constexpr, INT64: tl.constexpr):
     sx, sy = source_position(p_inv, ox, oy, H, W, MODE, INTERP)
-    v0 = sample_channel(p_s, sx, sy, H, W, s_h, s_w, m, f0, MODE, INTERP, True)
+    v0 = sample_channel(p_s, sx, sy, H, W, s_h, s_w, m, f0, MODE, INTERP, True, INT64)
     v1 = v0
     v2 = v0
     if C == 3:
-        v1 = sample_channel(p_s + s_c, sx, sy, H, W, s_h, s_w, m, f1, MODE, INTERP, True)
-        v2 = sample_channel(p_s + 2 * s_c, sx, sy, H, W, s_h, s_w, m, f2, MODE, INTERP, True)
+        v1 = sample_channel(p_s + s_c, sx, sy, H, W, s_h, s_w, m, f1, MODE, INTERP, True, INT64)
+        v2 = sample_channel(p_s + 2 * s_c, sx, sy, H, W, s_h, s_w, m, f2, MODE, INTERP, True, INT64)
     return v0, v1, v2
 
 
@@ -249,7 +250,8 @@ def _smooth(p_c, oy, ox, H, W, s_h, s_w, m, v):
 
 @triton.jit
 def _op_value(p_s, s_c, H, W, s_h, s_w, ox, oy, m, row, hist_b, fill_ptr,
-              C: tl.constexpr, OP: tl.constexpr, MODE: tl.constexpr, INTERP: tl.constexpr):
+              C: tl.constexpr, OP: tl.constexpr, MODE: tl.constexpr, INTERP: tl.constexpr,
+              INT64: tl.constexpr):
     """The three channel values (float32, uint8 levels) of one sample's pass at output pixels (ox, oy):
     ``OP`` 0 the input as it is, 1 the geometric run (a warp through the row's first matrix), 2 the sample's
     slot op (the row points at its slot: kind, arg, interpolation, inverse matrix). Every branch is on this
@@ -261,7 +263,7 @@ def _op_value(p_s, s_c, H, W, s_h, s_w, ox, oy, m, row, hist_b, fill_ptr,
         f1 = round_half_even(tl.load(fill_ptr + 1))
         f2 = round_half_even(tl.load(fill_ptr + 2))
     if OP == 1:
-        v0, v1, v2 = _warp3(p_s, s_c, row, ox, oy, H, W, s_h, s_w, m, f0, f1, f2, C, MODE, INTERP)
+        v0, v1, v2 = _warp3(p_s, s_c, row, ox, oy, H, W, s_h, s_w, m, f0, f1, f2, C, MODE, INTERP, INT64)
     else:
         v0 = _load(p_s, oy, ox, s_h, s_w, m)
         v1 = v0
@@ -275,11 +277,14 @@ def _op_value(p_s, s_c, H, W, s_h, s_w, ox, oy, m, row, hist_b, fill_ptr,
             if (kind >= 1) & (kind <= 5):
                 interp = tl.load(row + 2)
                 if interp == 0:
-                    v0, v1, v2 = _warp3(p_s, s_c, row + 3, ox, oy, H, W, s_h, s_w, m, f0, f1, f2, C, MODE, 0)
+                    v0, v1, v2 = _warp3(p_s, s_c, row + 3, ox, oy, H, W, s_h, s_w, m, f0, f1, f2, C, MODE, 0,
+                                        INT64)
                 elif interp == 1:
-                    v0, v1, v2 = _warp3(p_s, s_c, row + 3, ox, oy, H, W, s_h, s_w, m, f0, f1, f2, C, MODE, 1)
+                    v0, v1, v2 = _warp3(p_s, s_c, row + 3, ox, oy, H, W, s_h, s_w, m, f0, f1, f2, C, MODE, 1,
+                                        INT64)
                 else:
-                    v0, v1, v2 = _warp3(p_s, s_c, row + 3, ox, oy, H, W, s_h, s_w, m, f0, f1, f2, C, MODE, 2)
+                    v0, v1, v2 = _warp3(p_s, s_c, row + 3, ox, oy, H, W, s_h, s_w, m, f0, f1, f2, C, MODE, 2,
+                                        INT64)
             elif kind == 7:  # saturation ("Color"): blend with the gray image
                 if C == 3:
                     g = _luma(v0, v1, v2)
@@ -334,7 +339,7 @@ def _pass_kernel(
     row = P + i_b * p_s
     p_src = src + i_b * s_b
     v0, v1, v2 = _op_value(p_src, s_c, H, W, s_h, s_w, ox, oy, m_p, row + slot_col,
-                           hist_in + i_b * hist_s, fill_ptr, C, OP, MODE, INTERP)
+                           hist_in + i_b * hist_s, fill_ptr, C, OP, MODE, INTERP, INT64)
     if NEXT_STATS:  # the histograms the next slot needs (equalize, autocontrast, contrast), if it drew one
         nk = tl.load(row + next_col)
         if (nk == 8) | (nk == 13) | (nk == 14):
@@ -364,7 +369,7 @@ def _pass_kernel(
                 q = tl.load(mrow + 1).to(tl.int64)
                 q0, q1, q2 = _op_value(src + q * s_b, s_c, H, W, s_h, s_w, ox, oy, m_p,
                                        P + q * p_s + slot_col, hist_in + q * hist_s, fill_ptr, C, OP, MODE,
-                                       INTERP)
+                                       INTERP, INT64)
             omlam = 1.0 - lam
             v0 = _blend(tl.where(inside, q0, v0), q0, lam, omlam)
             v1 = _blend(tl.where(inside, q1, v1), q1, lam, omlam)
@@ -430,7 +435,8 @@ def _launch_pass(src, P, hists, spec, op: int, k: int, final: bool, store: bool 
     fill_mode = spec.geo_fill_mode if op == 1 else policy_mode
     th, tw, warps = tile_for("pipeline", ho, wo)
     tiles = triton.cdiv(ho, th) * triton.cdiv(wo, tw)
-    for lo, hi in batch_chunks(b):  # (samples are indexed from lo: the partner of a mix may be anywhere)
+    # samples indexed from lo, in the whole batch: the partner of a mix may be in another chunk
+    for lo, hi in common.batch_chunks(b):
         wrap(_pass_kernel)[(tiles, hi - lo)](
             src, out, P, hist_in, hist_out, geo_fill if op == 1 else pol_fill, scale, shift,
             h, w, ho, wo, lo, P.stride(0), hist_in.stride(0), spec.slot(k) if op == 2 else 0,
@@ -438,7 +444,7 @@ def _launch_pass(src, P, hists, spec, op: int, k: int, final: bool, store: bool 
             *src.stride(), *out.stride(),
             C=c, OP=op, MODE=FILL_MODES.index(fill_mode), INTERP=INTERPOLATIONS.index(spec.geo_interpolation),
             STORE=store, NEXT_STATS=next_stats, MIX=store and final and spec.mix is not None,
-            NORMALIZE=store and final and ep is not None, INT64=needs_int64(src, out), TH=th, TW=tw,
+            NORMALIZE=store and final and ep is not None, INT64=common.needs_int64(src, out), TH=th, TW=tw,
             num_warps=warps, enable_fp_fusion=False)
     return out
 

@@ -11,18 +11,14 @@ and clamps to 0..255; a uint8 image's fill is rounded the same way first. Result
 reflect, mirror, grid-wrap. The source coordinate is folded into range once per axis (float arithmetic, as
 the torch path), so the four taps need only a clamp, not an integer modulo each.
 
-``warp_normalize(img, inv, size, interpolation, fill_mode, fill, mean, std, out_dtype)`` does the same
-resampling and writes ``(v / max - mean) / std`` in ``out_dtype`` (float32/float16/bfloat16) in the same pass
-(max = 255 for uint8, 1 for floats); a uint8 sample is first rounded to uint8, so the result equals
-``normalize(warp(img))`` up to float rounding. mean/std broadcast to (B, C).
-
 Bytes moved (the floor): each output element written once, each needed source element read once (the
 2x2 bilinear footprints of neighbouring outputs overlap and are served from cache), plus 24 bytes of matrix
-per sample: for a same-size uint8 warp, 2 * B*C*H*W bytes; with normalize to float32, 5 * B*C*H*W.
+per sample: for a same-size uint8 warp, 2 * B*C*H*W bytes.
 
-Launch: grid (ceil(Ho*Wo / BLOCK), B); one program computes the source position of BLOCK output pixels once
-and loops over the channels (constexpr C). Sample bases are int64; H, W, Ho, Wo are not specialised
-(Ho*Wo, the mask bound, is, on divisibility by 16 only: vectorised uint8 stores).
+Launch: grid (2-D tiles of the output, B); a program computes the source position of its tile's pixels once
+(``source_position``) and samples each channel there (``sample_channel``: the same device functions as the
+compiled plan's passes, ``kernels/pipeline.py``). Sample bases are int64; H, W, Ho are not specialised, the
+output width only on divisibility by 16 (vectorised row stores).
 """
 
 from __future__ import annotations
@@ -33,18 +29,17 @@ import triton.language as tl
 
 from gpuaug._checks import empty_output
 
+from . import _common as common
 from ._common import (
     FILL_MODES,
     INTERPOLATIONS,
-    hw_offset,
-    launch,
-    layout,
     per_channel,
-    pixel_tile,
     register,
     round_half_even,
-    rows,
     skip_launch,
+    tile_2d,
+    tile_for,
+    wrap,
 )
 
 # Coordinates are clamped to +-2**24 before the float -> int conversion: beyond that a float32 position has
@@ -162,10 +157,10 @@ def source_position(p_inv, ox, oy, H, W, MODE: tl.constexpr, INTERP: tl.constexp
 
 @triton.jit
 def sample_channel(p_c, sx, sy, H, W, s_h, s_w, m_p, fill, MODE: tl.constexpr, INTERP: tl.constexpr,
-                   SRC_U8: tl.constexpr):
+                   SRC_U8: tl.constexpr, INT64: tl.constexpr = False):
     """One channel (base pointer ``p_c``) sampled at the folded positions ``(sx, sy)``: nearest, bilinear or
     bicubic, ``fill`` outside for "constant"; uint8 sources round to nearest (ties to even) and clamp,
-    floating bicubic clamps to [0, 1]. The same arithmetic as ``_warp_kernel``."""
+    floating bicubic clamps to [0, 1]. ``INT64``: tap offsets in int64 (samples of 2**31 elements or more)."""
     if INTERP == 2:
         x0f = tl.floor(sx)
         y0f = tl.floor(sy)
@@ -173,6 +168,9 @@ def sample_channel(p_c, sx, sy, H, W, s_h, s_w, m_p, fill, MODE: tl.constexpr, I
         wy0, wy1, wy2, wy3 = cubic_weights(sy - y0f)
         x0 = x0f.to(tl.int32)
         y0 = y0f.to(tl.int32)
+        if INT64:
+            x0 = x0.to(tl.int64)
+            y0 = y0.to(tl.int64)
         v = tl.zeros_like(sx)
         for j in tl.static_range(4):
             iy, vy = _tap_far(y0 + (j - 1), H, MODE)
@@ -194,6 +192,9 @@ def sample_channel(p_c, sx, sy, H, W, s_h, s_w, m_p, fill, MODE: tl.constexpr, I
         fy = sy - y0f
         x0 = x0f.to(tl.int32)
         y0 = y0f.to(tl.int32)
+        if INT64:
+            x0 = x0.to(tl.int64)
+            y0 = y0.to(tl.int64)
         ix0, vx0 = _tap(x0, W, MODE)
         ix1, vx1 = _tap(x0 + 1, W, MODE)
         iy0, vy0 = _tap(y0, H, MODE)
@@ -215,8 +216,11 @@ def sample_channel(p_c, sx, sy, H, W, s_h, s_w, m_p, fill, MODE: tl.constexpr, I
         bot = v10 + fx * (v11 - v10)
         v = top + fy * (bot - top)
     else:
-        xn = tl.floor(sx + 0.5).to(tl.int32)
+        xn = tl.floor(sx + 0.5).to(tl.int32)  # round half up, as scipy order=0
         yn = tl.floor(sy + 0.5).to(tl.int32)
+        if INT64:
+            xn = xn.to(tl.int64)
+            yn = yn.to(tl.int64)
         ixn, vxn = _tap(xn, W, MODE)
         iyn, vyn = _tap(yn, H, MODE)
         mn = m_p & vyn & vxn
@@ -230,129 +234,27 @@ def sample_channel(p_c, sx, sy, H, W, s_h, s_w, m_p, fill, MODE: tl.constexpr, I
     return v
 
 
-@triton.jit(do_not_specialize=["H", "W", "Ho", "Wo"])
+@triton.jit(do_not_specialize=["H", "W", "Ho", "b0"])
 def _warp_kernel(
-    src_ptr, dst_ptr, inv_ptr, fill_ptr, mean_ptr, std_ptr,
-    H, W, Ho, Wo, HWo,
+    src_ptr, dst_ptr, inv_ptr, fill_ptr,
+    H, W, Ho, Wo, b0,
     s_b, s_c, s_h, s_w,
     d_b, d_c, d_h, d_w,
-    inv_b, fill_b, fill_c, mean_b, mean_c, std_b, std_c,
-    C: tl.constexpr, INTERP: tl.constexpr, MODE: tl.constexpr,
-    SRC_U8: tl.constexpr, DST_U8: tl.constexpr, NORMALIZE: tl.constexpr,
-    DST_FLAT: tl.constexpr, INT64: tl.constexpr, BLOCK: tl.constexpr,
+    inv_b, fill_b, fill_c,
+    C: tl.constexpr, INTERP: tl.constexpr, MODE: tl.constexpr, SRC_U8: tl.constexpr, INT64: tl.constexpr,
+    TH: tl.constexpr, TW: tl.constexpr,
 ):
-    _, i_b, o_p, m_p, oy, ox = pixel_tile(HWo, Wo, INT64, BLOCK)
-
-    # source position of each output pixel, folded by the fill mode once per axis (not once per tap)
-    p_inv = inv_ptr + i_b * inv_b
-    xf = ox.to(tl.float32)
-    yf = oy.to(tl.float32)
-    sx = tl.load(p_inv + 0) * xf + tl.load(p_inv + 1) * yf + tl.load(p_inv + 2)
-    sy = tl.load(p_inv + 3) * xf + tl.load(p_inv + 4) * yf + tl.load(p_inv + 5)
-    sx = tl.minimum(tl.maximum(sx, -_COORD_LIMIT), _COORD_LIMIT)
-    sy = tl.minimum(tl.maximum(sy, -_COORD_LIMIT), _COORD_LIMIT)
-    if INTERP != 2 or MODE != 1:  # bicubic edge: the taps clamp, not the coordinate
-        sx = _fold(sx, W, MODE)
-        sy = _fold(sy, H, MODE)
-
+    i_b, m, oy, ox = tile_2d(Ho, Wo, b0, INT64, TH, TW)
+    # source position of each output pixel, folded by the fill mode once (not once per tap or channel)
+    sx, sy = source_position(inv_ptr + i_b * inv_b, ox, oy, H, W, MODE, INTERP)
     p_src = src_ptr + i_b * s_b
-    p_dst = dst_ptr + i_b * d_b
-    o_dst = hw_offset(o_p, oy, ox, d_h, d_w, DST_FLAT)
-
-    if INTERP == 2:
-        x0f = tl.floor(sx)
-        y0f = tl.floor(sy)
-        wx0, wx1, wx2, wx3 = cubic_weights(sx - x0f)
-        wy0, wy1, wy2, wy3 = cubic_weights(sy - y0f)
-        x0 = x0f.to(tl.int32)
-        y0 = y0f.to(tl.int32)
-        if INT64:
-            x0 = x0.to(tl.int64)
-            y0 = y0.to(tl.int64)
-    elif INTERP == 1:
-        x0f = tl.floor(sx)
-        y0f = tl.floor(sy)
-        fx = sx - x0f
-        fy = sy - y0f
-        x0 = x0f.to(tl.int32)
-        y0 = y0f.to(tl.int32)
-        if INT64:
-            x0 = x0.to(tl.int64)
-            y0 = y0.to(tl.int64)
-        ix0, vx0 = _tap(x0, W, MODE)
-        ix1, vx1 = _tap(x0 + 1, W, MODE)
-        iy0, vy0 = _tap(y0, H, MODE)
-        iy1, vy1 = _tap(y0 + 1, H, MODE)
-        o00 = iy0 * s_h + ix0 * s_w
-        o01 = iy0 * s_h + ix1 * s_w
-        o10 = iy1 * s_h + ix0 * s_w
-        o11 = iy1 * s_h + ix1 * s_w
-        m00 = m_p & vy0 & vx0
-        m01 = m_p & vy0 & vx1
-        m10 = m_p & vy1 & vx0
-        m11 = m_p & vy1 & vx1
-    else:
-        xn = tl.floor(sx + 0.5).to(tl.int32)  # round half up, as scipy order=0
-        yn = tl.floor(sy + 0.5).to(tl.int32)
-        if INT64:
-            xn = xn.to(tl.int64)
-            yn = yn.to(tl.int64)
-        ixn, vxn = _tap(xn, W, MODE)
-        iyn, vyn = _tap(yn, H, MODE)
-        on = iyn * s_h + ixn * s_w
-        mn = m_p & vyn & vxn
-
+    p_dst = dst_ptr + i_b * d_b + oy * d_h + ox * d_w
     for c in tl.static_range(C):
         fill = tl.load(fill_ptr + i_b * fill_b + c * fill_c)
         if SRC_U8:
             fill = round_half_even(fill)  # the fill is a uint8 value too (as the torch path's border)
-        p_c = p_src + c * s_c
-        if INTERP == 2:
-            v = tl.zeros_like(sx)
-            for j in tl.static_range(4):
-                iy, vy = _tap_far(y0 + (j - 1), H, MODE)
-                row = _cubic_row(p_c, iy * s_h, x0, W, s_w, m_p & vy, fill, wx0, wx1, wx2, wx3, MODE)
-                if MODE == 0:
-                    row = tl.where(vy, row, fill)  # a whole row outside: fill (the weights sum to 1)
-                if j == 0:
-                    v += wy0 * row
-                elif j == 1:
-                    v += wy1 * row
-                elif j == 2:
-                    v += wy2 * row
-                else:
-                    v += wy3 * row
-        elif INTERP == 1:
-            v00 = tl.load(p_c + o00, mask=m00, other=0).to(tl.float32)
-            v01 = tl.load(p_c + o01, mask=m01, other=0).to(tl.float32)
-            v10 = tl.load(p_c + o10, mask=m10, other=0).to(tl.float32)
-            v11 = tl.load(p_c + o11, mask=m11, other=0).to(tl.float32)
-            if MODE == 0:
-                v00 = tl.where(m00, v00, fill)
-                v01 = tl.where(m01, v01, fill)
-                v10 = tl.where(m10, v10, fill)
-                v11 = tl.where(m11, v11, fill)
-            top = v00 + fx * (v01 - v00)  # along x, then y (lerp, as the torch path)
-            bot = v10 + fx * (v11 - v10)
-            v = top + fy * (bot - top)
-        else:
-            v = tl.load(p_c + on, mask=mn, other=0).to(tl.float32)
-            if MODE == 0:
-                v = tl.where(mn, v, fill)
-        if SRC_U8 and INTERP != 0:
-            v = tl.minimum(tl.maximum(round_half_even(v), 0.0), 255.0)  # ties to even, as torch.round
-        elif INTERP == 2:
-            v = tl.minimum(tl.maximum(v, 0.0), 1.0)  # the cubic overshoots: back into [0, 1]
-        if NORMALIZE:
-            mean = tl.load(mean_ptr + i_b * mean_b + c * mean_c)
-            std = tl.load(std_ptr + i_b * std_b + c * std_c)
-            if SRC_U8:
-                v = v / 255.0
-            v = (v - mean) / std
-        if DST_U8:
-            tl.store(p_dst + c * d_c + o_dst, v.to(tl.uint8), mask=m_p)
-        else:
-            tl.store(p_dst + c * d_c + o_dst, v.to(dst_ptr.dtype.element_ty), mask=m_p)
+        v = sample_channel(p_src + c * s_c, sx, sy, H, W, s_h, s_w, m, fill, MODE, INTERP, SRC_U8, INT64)
+        tl.store(p_dst + c * d_c, v.to(dst_ptr.dtype.element_ty), mask=m)
 
 
 def _check(img, inv, size, interpolation, fill_mode):
@@ -368,24 +270,24 @@ def _check(img, inv, size, interpolation, fill_mode):
         raise ValueError(f"size must be (H_out, W_out) with non-negative entries, got {tuple(size)}")
 
 
-def _launch(img, inv, size, interpolation, fill_mode, fill, mean, std, out):
+def _launch(img, inv, size, interpolation, fill_mode, fill, out):
     b, c, h, w = img.shape
     ho, wo = int(size[0]), int(size[1])
     if out.numel() == 0 or skip_launch(out):
         return out
     if h == 0 or w == 0:
         raise ValueError(f"img has an empty spatial size {(h, w)}: nothing to sample from")
-    normalize = mean is not None
     inv = inv.to(device=img.device, dtype=torch.float32, non_blocking=True).contiguous()
     fill = per_channel(fill, b, c, img.device, 0.0)
-    mean = per_channel(mean, b, c, img.device, 0.0)
-    std = per_channel(std, b, c, img.device, 1.0)
-    launch(_warp_kernel, "warp", ho * wo, b, lambda lo, hi: (
-        *rows(lo, hi, img, out, inv, fill, mean, std), h, w, ho, wo, ho * wo, *img.stride(), *out.stride(),
-        inv.stride(0), *fill.stride(), *mean.stride(), *std.stride(),  # (B, C) each
-    ), C=c, INTERP=INTERPOLATIONS.index(interpolation), MODE=FILL_MODES.index(fill_mode),
-        SRC_U8=img.dtype == torch.uint8, DST_U8=out.dtype == torch.uint8, NORMALIZE=normalize,
-        **layout(img, out, gather=True))
+    th, tw, warps = tile_for("warp", ho, wo)
+    tiles = triton.cdiv(ho, th) * triton.cdiv(wo, tw)
+    for lo, hi in common.batch_chunks(b):
+        wrap(_warp_kernel)[(tiles, hi - lo)](
+            img, out, inv, fill, h, w, ho, wo, lo, *img.stride(), *out.stride(), inv.stride(0),
+            *fill.stride(),
+            C=c, INTERP=INTERPOLATIONS.index(interpolation), MODE=FILL_MODES.index(fill_mode),
+            SRC_U8=img.dtype == torch.uint8, INT64=common.needs_int64(img, out), TH=th, TW=tw,
+            num_warps=warps)
     return out
 
 
@@ -401,24 +303,4 @@ def warp(
     """Resample each sample at ``inv @ (x, y, 1)``; see the module docstring for the contract."""
     _check(img, inv, size, interpolation, fill_mode)
     out = empty_output(img, (int(size[0]), int(size[1])))
-    return _launch(img, inv, size, interpolation, fill_mode, fill, None, None, out)
-
-
-@register("warp_normalize")
-def warp_normalize(
-    img: torch.Tensor,
-    inv: torch.Tensor,
-    size: list[int],
-    interpolation: str,
-    fill_mode: str,
-    fill: torch.Tensor | None,
-    mean: torch.Tensor,
-    std: torch.Tensor,
-    out_dtype: torch.dtype,
-) -> torch.Tensor:
-    """``warp`` then ``(v / max - mean) / std`` in ``out_dtype``, in one pass (for the loader)."""
-    _check(img, inv, size, interpolation, fill_mode)
-    if out_dtype not in (torch.float32, torch.float16, torch.bfloat16):
-        raise TypeError(f"out_dtype must be float32, float16 or bfloat16, got {out_dtype}")
-    out = empty_output(img, (int(size[0]), int(size[1])), dtype=out_dtype)
-    return _launch(img, inv, size, interpolation, fill_mode, fill, mean, std, out)
+    return _launch(img, inv, size, interpolation, fill_mode, fill, out)

@@ -17,6 +17,7 @@ from gpuaug.kernels import erase as kerase
 from gpuaug.kernels import histogram as khist
 from gpuaug.kernels import lut as klut
 from gpuaug.kernels import normalize as knorm
+from gpuaug.kernels import pipeline as kpipe
 from gpuaug.kernels import warp as kwarp
 
 from gpuaug import backend
@@ -113,11 +114,8 @@ def op_cases() -> dict:
     fill = torch.rand(2, 3, device=DEVICE) * 255
     boxes = torch.tensor(BOXES, device=DEVICE)
     factor = torch.tensor([0.5, 2.0], device=DEVICE)
-    mean, std = torch.tensor([0.4, 0.5, 0.6], device=DEVICE), torch.tensor([0.2, 0.3, 0.25], device=DEVICE)
     return {
         "warp": (kwarp.warp, (img, random_inverse(2), [5, 4], "bilinear", "edge", fill)),
-        "warp_normalize": (kwarp.warp_normalize, (img, random_inverse(2), [5, 4], "bilinear", "edge", fill,
-                                                  mean, std, torch.bfloat16)),
         "apply_lut": (klut.apply_lut,
                       (img, torch.randint(0, 256, (2, 1, 256), dtype=torch.uint8, device=DEVICE))),
         "histogram": (khist.histogram, (img,)),
@@ -155,6 +153,7 @@ KERNEL_MODULES = {
     kerase: ("erase", "erase_noise", "paste"),
     kcolor: ("grayscale", "gray_mean", "adjust_saturation", "adjust_sharpness", "adjust_hue"),
     knorm: ("normalize",),
+    kpipe: ("pipeline_params", "pipeline_stats", "pipeline_pass"),
 }
 
 
@@ -185,11 +184,8 @@ def test_no_host_sync_on_cuda():
     lut = torch.randint(0, 256, (4, 3, 256), dtype=torch.uint8, device="cuda")
     factor = torch.tensor([0.0, 0.5, 1.2, 2.0], device="cuda")
     boxes = torch.tensor([[[1, 2, 9, 9]]] * 4, device="cuda", dtype=torch.float32)
-    zeros, ones = torch.zeros(3, device="cuda"), torch.ones(3, device="cuda")
     calls = [
         lambda: kwarp.warp(img, inv, [20, 30], "bilinear", "reflect", fill),
-        lambda: kwarp.warp_normalize(img, inv, [20, 30], "bilinear", "constant", fill, zeros, ones,
-                                     torch.float16),
         lambda: klut.apply_lut(img, lut),
         lambda: khist.histogram(img),
         lambda: klut.apply_lut(img, klut.equalize_lut(khist.histogram(img))),
@@ -203,6 +199,12 @@ def test_no_host_sync_on_cuda():
         lambda: kcolor.adjust_hue(img, factor - 1.0),
         lambda: knorm.normalize(img, fill, -fill, torch.float32),
     ]
+    # a compiled plan: the README hook's batch (draw, parameters, passes, fused epilogue)
+    import gpuaug
+
+    hook = gpuaug.build_hook("rand-m9-n2-mstd0.5", 32, num_classes=10, dtype=torch.bfloat16)
+    labels = torch.arange(4, device="cuda")
+    calls.append(lambda: hook(img, labels))
     # The functional API on top (whatever of it exists), through the kernels.
     functional = [("warp_affine", (img, torch.eye(3, device="cuda")[:2].expand(4, 2, 3)), {}),
                   ("rotate", (img, torch.full((4,), 30.0, device="cuda")), {}),

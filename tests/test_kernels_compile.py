@@ -68,16 +68,14 @@ def global_accesses(kernel) -> list[str]:
 
 
 @pytest.mark.parametrize("interp,mode,src,dst", [
-    (1, 2, "u8", "u8"), (1, 0, "bf16", "bf16"), (0, 4, "fp16", "fp16"), (1, 3, "u8", "fp32"),
+    (1, 2, "u8", "u8"), (1, 0, "bf16", "bf16"), (0, 4, "fp16", "fp16"), (1, 3, "u8", "u8"),
     (0, 1, "fp32", "fp32"), (2, 0, "u8", "u8"), (2, 1, "u8", "u8"), (2, 2, "fp32", "fp32"),
     (2, 4, "u8", "u8"),
 ])
 def test_warp_compiles(interp, mode, src, dst):
-    k = compile_kernel(kw._warp_kernel, dict(src_ptr=src, dst_ptr=dst, inv_ptr="fp32", fill_ptr="fp32",
-                                             mean_ptr="fp32", std_ptr="fp32"),
-                       dict(s_w=1, d_w=1, C=3, INTERP=interp, MODE=mode, SRC_U8=src == "u8",
-                            DST_U8=dst == "u8", NORMALIZE=src == "u8" and dst == "fp32", DST_FLAT=True,
-                            INT64=mode == 2, BLOCK=1024))
+    k = compile_kernel(kw._warp_kernel, dict(src_ptr=src, dst_ptr=dst, inv_ptr="fp32", fill_ptr="fp32"),
+                       dict(s_w=1, d_w=1, C=3, INTERP=interp, MODE=mode, SRC_U8=src == "u8", INT64=mode == 2,
+                            TH=8, TW=128), divisible=("Wo",))
     if dst == "u8":
         stores = [a for a in global_accesses(k) if a.startswith("st")]
         assert any(".v" in a for a in stores), f"output stores not vectorised: {set(stores)}"
