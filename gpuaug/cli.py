@@ -81,8 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--config", help="build_hook(pipeline=CONFIG) (a .yaml/.json pipeline file)")
     prof.add_argument("--batch-size", type=_positive, default=256)
     prof.add_argument("--size", type=_positive, default=224)
-    prof.add_argument("--bytes-batch", type=_positive, default=4, help="batch the bytes are counted on")
-    prof.add_argument("--bytes-size", type=_positive, default=64, help="image size the bytes are counted on")
+    prof.add_argument("--bytes-batch", type=_positive, default=2, help="batch the bytes are counted on")
+    prof.add_argument("--bytes-size", type=_positive, default=None,
+                      help="image size the bytes are counted on (default: --size; per-sample buffers such "
+                           "as histograms weigh more per image on small images)")
     prof.add_argument("--gpu", choices=("H100", "H200", "A100"), default="H200")
     prof.add_argument("--json", help="also write the numbers to this file")
     return parser
@@ -180,7 +182,7 @@ def _run_profile(args, argv: list[str]) -> int:
     except (ValueError, TypeError, OSError) as e:
         print(f"gpuaug profile: {e}", file=sys.stderr)
         return 2
-    r = profile.run(make, args.batch_size, args.size, args.bytes_batch, args.bytes_size)
+    r = profile.run(make, args.batch_size, args.size, args.bytes_batch, args.bytes_size or args.size)
     print(profile.format_report(r, what, args.gpu))
     if args.json:
         with open(args.json, "w") as f:

@@ -338,11 +338,15 @@ def _pass_kernel(
     i_b, m_p, oy, ox = tile_2d(Ho, Wo, b0, INT64, TH, TW)
     row = P + i_b * p_s
     p_src = src + i_b * s_b
-    v0, v1, v2 = _op_value(p_src, s_c, H, W, s_h, s_w, ox, oy, m_p, row + slot_col,
-                           hist_in + i_b * hist_s, fill_ptr, C, OP, MODE, INTERP, INT64)
     if NEXT_STATS:  # the histograms the next slot needs (equalize, autocontrast, contrast), if it drew one
         nk = tl.load(row + next_col)
-        if (nk == 8) | (nk == 13) | (nk == 14):
+        need = (nk == 8) | (nk == 13) | (nk == 14)
+        if not STORE:  # a stats-only pass reads nothing of a sample that needs no statistics
+            m_p = tl.where(need, m_p, False)
+    v0, v1, v2 = _op_value(p_src, s_c, H, W, s_h, s_w, ox, oy, m_p, row + slot_col,
+                           hist_in + i_b * hist_s, fill_ptr, C, OP, MODE, INTERP, INT64)
+    if NEXT_STATS:
+        if need:
             n_masked = TH * TW - tl.sum(tl.sum(m_p.to(tl.int32), axis=1), axis=0)
             p_h = hist_out + i_b * hist_s
             _count(v0, m_p, p_h, n_masked)
