@@ -104,6 +104,18 @@ class Policy(RandomLayer):
             self._tables[key] = t
         return t
 
+    def _draw_rand(self, s: Sampler) -> dict:
+        """RandAugment's draw (torchvision's and timm's, which differ in ``levels``/``upper`` and their op
+        tables): ``num_ops`` ops uniformly, their magnitude fractions, signs, whether each runs."""
+        k = self.num_ops
+        return {
+            "ops": s.randint(0, len(self.ops), k),
+            "f": magnitude_fraction(s, self.magnitude, self.levels, self.magnitude_std, self.upper, k),
+            "sign": torch.where(s.bernoulli(0.5, k), 1.0, -1.0),
+            "active": s.bernoulli(self.op_prob, k),
+            **self._draw_interp(s, k),
+        }
+
     def _draw_interp(self, s: Sampler, slots: int) -> dict:
         """The per-op interpolation index when the policy draws among several (timm), else nothing."""
         if len(self.interpolations) == 1:

@@ -91,14 +91,7 @@ class TimmRandAugment(Policy):
         }
 
     def _draw(self, s, shape):
-        k = self.num_ops
-        return {
-            "ops": s.randint(0, len(self.ops), k),
-            "f": magnitude_fraction(s, self.magnitude, self.levels, self.magnitude_std, self.upper, k),
-            "sign": torch.where(s.bernoulli(0.5, k), 1.0, -1.0),
-            "active": s.bernoulli(self.op_prob, k),
-            **self._draw_interp(s, k),
-        }
+        return self._draw_rand(s)
 
 
 class TimmAugMix(Policy):

@@ -13,7 +13,7 @@ import torch
 from gpuaug import _checks
 from gpuaug.layers.base import check_bool, check_int, check_number, dirichlet, spatial
 from gpuaug.policies import registry as R
-from gpuaug.policies.slots import Policy, magnitude_fraction
+from gpuaug.policies.slots import Policy
 
 
 class RandAugment(Policy):
@@ -78,15 +78,7 @@ class RandAugment(Policy):
         }
 
     def _draw(self, s, shape):
-        k = self.num_ops
-        return {
-            "ops": s.randint(0, len(self.ops), k),
-            "f": magnitude_fraction(
-                s, self.magnitude, self.num_magnitude_bins - 1, self.magnitude_std, self.magnitude_max, k
-            ),
-            "sign": torch.where(s.bernoulli(0.5, k), 1.0, -1.0),
-            "active": s.bernoulli(self.op_prob, k),
-        }
+        return self._draw_rand(s)
 
 
 class TrivialAugmentWide(Policy):
