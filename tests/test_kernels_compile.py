@@ -1,7 +1,8 @@
 """The Triton kernels compile for a GPU (sm_90, Hopper) on a machine without one.
 
-The interpreter (tests/test_kernels_<family>.py under TRITON_INTERPRET=1) runs the kernels' logic on the CPU but never
-lowers them: layout, type and inline-assembly errors only show up when Triton compiles for a real target.
+The interpreter (tests/test_kernels_<family>.py under TRITON_INTERPRET=1) runs the kernels' logic on the CPU
+but never lowers them: layout, type and inline-assembly errors only show up when Triton compiles for a real
+target.
 ``triton.compile`` does that without a device (the pip wheel ships ptxas), so CI checks one variant of each
 kernel per code path here. It also checks two properties of the generated code: contiguous uint8 rows are
 loaded with vector instructions (the pixel count specialised on divisibility by 16), and the PIL-exact blends

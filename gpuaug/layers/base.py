@@ -55,9 +55,12 @@ def check_bool(value, name: str) -> bool:
     return value
 
 
-def check_number(value, name: str, lo: float = -math.inf, hi: float = math.inf) -> float:
+def check_number(value, name: str, lo: float = -math.inf, hi: float = math.inf, finite: bool = True) -> float:
+    """A real number in ``[lo, hi]``; finite unless ``finite=False`` (NaN is always refused)."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if finite and not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
     if not lo <= float(value) <= hi:
         raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
     return float(value)
@@ -79,8 +82,11 @@ def to_range(
     hi: float = math.inf,
 ) -> tuple[float, float]:
     """torchvision's range arguments: ``x`` means ``(center - x, center + x)`` (``(-x, x)`` without a
-    centre), a pair ``(a, b)`` is taken as is. Both ends must lie in ``[lo, hi]`` and ``a <= b``."""
+    centre), a pair ``(a, b)`` is taken as is. Both ends must be finite, lie in ``[lo, hi]`` and
+    ``a <= b``."""
     if isinstance(value, Real) and not isinstance(value, bool):
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be finite, got {value!r}")
         if value < 0:
             raise ValueError(f"{name} must be non-negative when a single number, got {value!r}")
         c = 0.0 if center is None else center
@@ -92,6 +98,8 @@ def to_range(
         and all(isinstance(v, Real) and not isinstance(v, bool) for v in value)
     ):
         pair = (float(value[0]), float(value[1]))
+        if not all(math.isfinite(v) for v in pair):
+            raise ValueError(f"{name} must be finite, got {value!r}")
     else:
         raise TypeError(f"{name} must be a number or a pair of numbers, got {value!r}")
     if pair[0] > pair[1]:
@@ -140,14 +148,16 @@ class Sampler:
     def __init__(self, generator: torch.Generator | None, n: int, device: torch.device):
         _check_device(generator, device)
         self.generator, self.n, self.device = generator, n, device
+        # no ``generator=None`` argument: torch.compile cannot trace torch.rand(symbolic size, generator=None)
+        self._gen = {} if generator is None else {"generator": generator}
 
     def uniform(self, lo: float, hi: float, *tail: int) -> torch.Tensor:
-        u = torch.rand((self.n, *tail), generator=self.generator, device=self.device)
+        u = torch.rand((self.n, *tail), device=self.device, **self._gen)
         return u * (hi - lo) + lo if (lo, hi) != (0.0, 1.0) else u
 
     def randint(self, lo: int, hi: int, *tail: int) -> torch.Tensor:
         """Integers in ``[lo, hi)``."""
-        return torch.randint(lo, hi, (self.n, *tail), generator=self.generator, device=self.device)
+        return torch.randint(lo, hi, (self.n, *tail), device=self.device, **self._gen)
 
     def bernoulli(self, p: float, *tail: int) -> torch.Tensor:
         if p >= 1.0:
@@ -157,7 +167,7 @@ class Sampler:
         return self.uniform(0.0, 1.0, *tail) < p
 
     def normal(self, *tail: int) -> torch.Tensor:
-        return torch.randn((self.n, *tail), generator=self.generator, device=self.device)
+        return torch.randn((self.n, *tail), device=self.device, **self._gen)
 
     def beta(self, a: float) -> torch.Tensor:
         """Symmetric Beta(a, a) per sample, without host sync: Johnk's method with 64 candidates per

@@ -24,6 +24,8 @@ def _factor_range(value, name: str, center: float = 1.0, bound: float = math.inf
     if value is None:
         return None
     if isinstance(value, Real) and not isinstance(value, bool):
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be finite, got {value!r}")
         if value < 0:
             raise ValueError(f"{name} must be non-negative, got {value!r}")
         lo, hi = center - float(value), center + float(value)

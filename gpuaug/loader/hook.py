@@ -139,7 +139,10 @@ def parse_policy(policy: str):
     try:
         return from_string(p)
     except ValueError as e:
-        raise ValueError(f"policy {policy!r}: {e} (examples: rand-m9-n2-mstd0.5, trivial, "
+        why = str(e)
+        for named in (f"spec {p!r}: ", f"spec {policy!r}: "):  # name the value once
+            why = why.removeprefix(named)
+        raise ValueError(f"policy {policy!r}: {why} (examples: rand-m9-n2-mstd0.5, trivial, "
                          "autoaugment-imagenet, none)") from None
 
 
