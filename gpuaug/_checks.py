@@ -22,6 +22,12 @@ FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 IMAGE_DTYPES = (torch.uint8, *FLOAT_DTYPES)
 
 
+def is_sequence(value) -> bool:
+    """A list, tuple or other sequence of values; not a string, bytes or bytearray (sequences of
+    characters or of byte values, never meant as parameters)."""
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
+
+
 def check_image_dtype(dtype: torch.dtype, device: torch.device | None = None, name: str = "img") -> None:
     if dtype == torch.float64 and device is not None and device.type != "cuda":
         return  # float64: CPU only (reference and oracle work; docs/contract.md)
@@ -105,7 +111,7 @@ def per_sample(
         raise TypeError(f"{name} must be a number or a tensor, got bool")
     elif isinstance(value, Real):
         t = torch.full((), float(value), dtype=dtype, device=device)
-    elif isinstance(value, Sequence) and not isinstance(value, str) and all(
+    elif is_sequence(value) and all(
         isinstance(v, Real) and not isinstance(v, bool) for v in value
     ):
         t = to_device([float(v) for v in value], dtype, device)
@@ -160,7 +166,7 @@ def check_real(value, name: str) -> None:
         return
     if isinstance(value, Real) and not isinstance(value, bool):
         return
-    if isinstance(value, Sequence) and not isinstance(value, str) and all(
+    if is_sequence(value) and all(
         isinstance(v, Real) and not isinstance(v, bool) for v in value
     ):
         return
@@ -177,7 +183,7 @@ def check_finite(value, name: str) -> None:
                 and not bool(torch.isfinite(value).all())):
             raise ValueError(f"{name} must be finite, got {_show(value)}")
         return
-    values = value if isinstance(value, Sequence) and not isinstance(value, str) else (value,)
+    values = value if is_sequence(value) else (value,)
     for v in values:
         if isinstance(v, Real) and not isinstance(v, bool) and not math.isfinite(float(v)):
             raise ValueError(f"{name} must be finite, got {value!r}")
@@ -239,7 +245,7 @@ def parse_fill(fill, batch: int, channels: int, dtype: torch.dtype, device: torc
         return t.expand(batch, channels)
     if isinstance(fill, Real) and not isinstance(fill, bool):
         values = [float(fill)]
-    elif isinstance(fill, Sequence) and not isinstance(fill, str):
+    elif is_sequence(fill):
         values = [float(v) for v in fill]
         if len(values) not in (1, channels):
             raise ValueError(f"{name} must have 1 or {channels} values (one per channel), got {len(values)}")

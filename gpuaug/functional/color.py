@@ -17,7 +17,6 @@ through ``gpuaug.backend``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from numbers import Real
 
 import torch
@@ -29,6 +28,7 @@ from gpuaug._checks import (
     as_batch,
     check_finite,
     check_range,
+    is_sequence,
     max_value,
     memory_format_of,
     parse_fill,
@@ -199,7 +199,7 @@ def _channel_values(value, name: str, batch: torch.Tensor, dtype=torch.float32) 
         return t
     if isinstance(value, Real) and not isinstance(value, bool):
         values = [float(value)]
-    elif isinstance(value, Sequence) and not isinstance(value, str) and all(
+    elif is_sequence(value) and all(
         isinstance(v, Real) and not isinstance(v, bool) for v in value
     ):
         values = [float(v) for v in value]
@@ -227,7 +227,9 @@ def normalize(img: torch.Tensor, mean, std, *, dtype: torch.dtype | None = None,
         raise ValueError(f"memory_format must be torch.contiguous_format or torch.channels_last, "
                          f"got {memory_format}")
     batch, restore = as_batch(img)
-    grad = wants_grad(batch, mean, std)
+    # the output is floating whatever the input: gradients to mean and std from a uint8 batch too
+    grad = torch.is_grad_enabled() and any(
+        isinstance(t, torch.Tensor) and t.requires_grad for t in (batch, mean, std))
     cdt = torch.float64 if grad and batch.dtype == torch.float64 else torch.float32
     m = _channel_values(mean, "mean", batch, cdt)
     s = _channel_values(std, "std", batch, cdt)

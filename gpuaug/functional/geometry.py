@@ -28,6 +28,7 @@ from gpuaug._checks import (
     as_batch,
     check_finite,
     check_real,
+    is_sequence,
     parse_fill,
     per_sample,
     readable,
@@ -413,7 +414,7 @@ def _size(size, name: str) -> tuple[int, int]:
     if isinstance(size, Integral) and not isinstance(size, bool):
         size = (size, size)
     if (
-        not isinstance(size, Sequence)
+        not is_sequence(size)
         or len(size) != 2
         or not all(isinstance(s, Integral) and not isinstance(s, bool) for s in size)
     ):

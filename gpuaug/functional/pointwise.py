@@ -25,6 +25,7 @@ from gpuaug._checks import (
     _show,
     as_batch,
     check_range,
+    is_sequence,
     max_value,
     memory_format_of,
     per_sample,
@@ -199,7 +200,7 @@ def check_param(op: str, name: str, value, dtype: torch.dtype) -> None:
             bad = (value.is_floating_point() and readable(value) and value.numel()
                    and bool((value != value.round()).any()))
         else:
-            bad = any(float(v) != int(v) for v in (value if isinstance(value, Sequence) else (value,)))
+            bad = any(float(v) != int(v) for v in (value if is_sequence(value) else (value,)))
         if bad:
             raise ValueError(f"{name} must hold integers (bits to keep), got {_show(value)}")
     elif name == "threshold":
@@ -228,7 +229,7 @@ def _step_params(name: str, params, b: int, device, dtype) -> list[torch.Tensor]
     names = STEPS[name]
     if not names:
         return []
-    if params is None or isinstance(params, torch.Tensor) or not isinstance(params, Sequence):
+    if params is None or isinstance(params, torch.Tensor) or not is_sequence(params):
         params = [params]
     params = list(params)
     if len(params) > len(names):

@@ -92,8 +92,7 @@ def to_range(
         c = 0.0 if center is None else center
         pair = (c - float(value), c + float(value))
     elif (
-        isinstance(value, Sequence)
-        and not isinstance(value, str)
+        _checks.is_sequence(value)
         and len(value) == 2
         and all(isinstance(v, Real) and not isinstance(v, bool) for v in value)
     ):
@@ -113,8 +112,7 @@ def check_size(value, name: str = "size") -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
     if (
-        not isinstance(value, Sequence)
-        or isinstance(value, str)
+        not _checks.is_sequence(value)
         or len(value) != 2
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     ):

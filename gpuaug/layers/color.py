@@ -117,7 +117,8 @@ class RandomPosterize(_Pointwise):
         return {"bits": s.randint(self.bits[0], self.bits[1] + 1).to(torch.float32)}
 
     def lut_steps(self, params, img):
-        return [("posterize", _gated(params["apply"], params["bits"], 8.0), None)]
+        # the apply mask, not 8 bits where not selected: on floats 8 bits still quantizes to 256 levels
+        return [("posterize", params["bits"], params["apply"])]
 
 
 class RandomSolarize(_Pointwise):
@@ -325,13 +326,13 @@ class Normalize(RandomLayer):
 
 def _channel_values(value, name):
     if isinstance(value, Real) and not isinstance(value, bool):
-        return [float(value)]
+        return [check_number(value, name)]
     if (
         isinstance(value, (list, tuple))
         and len(value) in (1, 3)
         and all(isinstance(v, Real) and not isinstance(v, bool) for v in value)
     ):
-        return [float(v) for v in value]
+        return [check_number(v, name) for v in value]  # finite
     raise TypeError(f"{name} must be a number or a sequence of 1 or 3 numbers, got {value!r}")
 
 
