@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Sequence
-from numbers import Real
+from numbers import Integral, Real
 
 import torch
 
@@ -155,6 +155,29 @@ def wants_grad(img: torch.Tensor, *params) -> bool:
     if not (torch.is_grad_enabled() and img.is_floating_point()):
         return False
     return img.requires_grad or any(isinstance(p, torch.Tensor) and p.requires_grad for p in params)
+
+
+def check_count(value, name: str, lo: int):
+    """An int (or, under torch.compile, a symbolic int) >= ``lo``."""
+    if isinstance(value, bool) or not isinstance(value, (Integral, torch.SymInt)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {value!r}")
+    return value
+
+
+def check_positive(value, name: str) -> None:
+    """``ValueError`` unless a number or a :func:`readable` tensor is > 0 (types: see ``per_sample``)."""
+    if isinstance(value, torch.Tensor):
+        if not readable(value) or value.dtype == torch.bool or value.is_complex():
+            return  # CUDA tensors are not read (no sync); bad dtypes are reported by per_sample
+        bad = bool((~(value > 0)).any())
+    elif isinstance(value, Real) and not isinstance(value, bool):
+        bad = not value > 0
+    else:
+        return
+    if bad:
+        raise ValueError(f"{name} must be > 0, got {_show(value)}")
 
 
 def check_real(value, name: str) -> None:

@@ -232,9 +232,7 @@ layer("RandomPosterize", gpuaug.RandomPosterize, {
 layer("RandomSolarize", gpuaug.RandomSolarize, {
     "threshold": (st.floats(0, 1) | st.floats(0, 255),
                   [(NAN, ValueError), (300, ValueError), ("x", TypeError)]),
-    # (checked on the drawn per-sample thresholds: an empty batch has none)
-    "p": _p()}, call_bad=lambda kw, img: (ValueError, "threshold") if kw["threshold"] > img.mx and img.b
-    else None)
+    "p": _p()}, call_bad=lambda kw, img: (ValueError, "threshold") if kw["threshold"] > img.mx else None)
 for _name in ("RandomEqualize", "RandomAutocontrast", "RandomInvert"):
     layer(_name, getattr(gpuaug, _name), {"p": _p()})
 layer("RandomErasing", gpuaug.RandomErasing, {

@@ -26,7 +26,9 @@ from gpuaug import backend
 from gpuaug._checks import (
     _show,
     as_batch,
+    check_count,
     check_finite,
+    check_positive,
     check_real,
     is_sequence,
     parse_fill,
@@ -74,15 +76,6 @@ def _eye(batch: int, device: torch.device) -> torch.Tensor:
     return torch.eye(3, dtype=torch.float64, device=device).repeat(batch, 1, 1)
 
 
-def _check_count(value, name: str, lo: int):
-    """An int (or, under torch.compile, a symbolic int) >= ``lo``."""
-    if isinstance(value, bool) or not isinstance(value, (Integral, torch.SymInt)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {value!r}")
-    return value
-
-
 def affine_matrix(
     batch: int,
     angle=0.0,
@@ -110,7 +103,7 @@ def affine_matrix(
 
 def _affine64(batch, angle, translate, scale, shear, center, device) -> torch.Tensor:
     """:func:`affine_matrix` in float64 (what ``affine`` warps with: float64 gradients stay exact)."""
-    _check_count(batch, "batch", 0)
+    check_count(batch, "batch", 0)
     dev = _device(device)
     f64 = torch.float64
     angle = per_sample(angle, batch, "angle", dev, f64)
@@ -135,8 +128,8 @@ def _affine64(batch, angle, translate, scale, shear, center, device) -> torch.Te
 
 def hflip_matrix(batch: int, width: int, device=None) -> torch.Tensor:
     """Forward ``(batch, 3, 3)`` float32 matrices of a horizontal flip: ``x -> width - 1 - x``."""
-    _check_count(batch, "batch", 0)
-    _check_count(width, "width", 1)
+    check_count(batch, "batch", 0)
+    check_count(width, "width", 1)
     m = _eye(batch, _device(device))
     m[:, 0, 0] = -1
     m[:, 0, 2] = width - 1
@@ -145,8 +138,8 @@ def hflip_matrix(batch: int, width: int, device=None) -> torch.Tensor:
 
 def vflip_matrix(batch: int, height: int, device=None) -> torch.Tensor:
     """Forward ``(batch, 3, 3)`` float32 matrices of a vertical flip: ``y -> height - 1 - y``."""
-    _check_count(batch, "batch", 0)
-    _check_count(height, "height", 1)
+    check_count(batch, "batch", 0)
+    check_count(height, "height", 1)
     m = _eye(batch, _device(device))
     m[:, 1, 1] = -1
     m[:, 1, 2] = height - 1
@@ -165,7 +158,7 @@ def resized_crop_matrix(batch: int, boxes, size, device=None) -> torch.Tensor:
 
 
 def _resized_crop64(batch, boxes, size, device) -> torch.Tensor:
-    _check_count(batch, "batch", 0)
+    check_count(batch, "batch", 0)
     dev = _device(device)
     h_out, w_out = _size(size, "size")
     _check_boxes(boxes)
@@ -255,7 +248,7 @@ def _affine(img, angle=0.0, translate=(0.0, 0.0), scale=1.0, shear=(0.0, 0.0), c
     x, _ = as_batch(img)
     b, _, h, w = x.shape
     _check_names(interpolation, fill_mode)
-    _check_positive(scale, scale_name)
+    check_positive(scale, scale_name)
     if center is None:
         center = ((w - 1) / 2, (h - 1) / 2)
     m = _affine64(b, angle, translate, scale, shear, center, x.device)
@@ -442,19 +435,6 @@ def _stack_pair(a, b):
     t = t.reshape(-1).to(torch.float64)
     zero = torch.zeros_like(t)
     return torch.stack((t, zero) if first else (zero, t), -1)
-
-
-def _check_positive(value, name: str) -> None:
-    if isinstance(value, torch.Tensor):
-        if not readable(value) or value.dtype == torch.bool or value.is_complex():
-            return  # CUDA tensors are not read (no sync); bad dtypes are reported by per_sample
-        bad = bool((~(value > 0)).any())
-    elif isinstance(value, Real) and not isinstance(value, bool):
-        bad = not value > 0
-    else:
-        return
-    if bad:
-        raise ValueError(f"{name} must be > 0, got {_show(value)}")
 
 
 def _check_boxes(boxes) -> None:

@@ -16,6 +16,7 @@ from numbers import Real
 import torch
 
 from gpuaug import functional as F
+from gpuaug._checks import check_range, max_value
 from gpuaug.layers.base import RandomLayer, Sampler, check_int, check_number, to_range
 
 
@@ -141,6 +142,8 @@ class RandomSolarize(_Pointwise):
         return {"threshold": s.uniform(*self.threshold)}
 
     def lut_steps(self, params, img):
+        # the range against the image's dtype, on the constructor's numbers: on every device, no sync
+        check_range(self.threshold, 0.0, max_value(img.dtype), "threshold", "(the image's value range)")
         return [("solarize", params["threshold"], params["apply"])]
 
 
