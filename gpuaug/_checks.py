@@ -150,7 +150,7 @@ def readable(t: torch.Tensor) -> bool:
 def wants_grad(img: torch.Tensor, *params) -> bool:
     """True where an op's result must carry autograd: grad mode is on, ``img`` is floating, and ``img`` or a
     tensor among ``params`` requires grad. Ops then take their differentiable formulation
-    (``gpuaug._torch.autograd``); otherwise the fast one, under ``torch.no_grad()`` (a parameter that
+    (``gpuaug.functional._autograd``); otherwise the fast one, under ``torch.no_grad()`` (a parameter that
     requires grad with a uint8 image gives a uint8 result, which has no gradient)."""
     if not (torch.is_grad_enabled() and img.is_floating_point()):
         return False

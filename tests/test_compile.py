@@ -28,9 +28,13 @@ def _batch(b: int, seed: int = 0) -> torch.Tensor:
     return torch.randint(0, 256, (b, 3, 24, 20), dtype=torch.uint8, generator=g)
 
 
-def test_at_most_two_graph_breaks():
+@pytest.mark.parametrize("which", ["pipeline", "RandAugment", "MixUpCutMix"])
+def test_at_most_two_graph_breaks(which):
     torch._dynamo.reset()
-    explained = torch._dynamo.explain(_pipeline())(_batch(4))
+    module = {"pipeline": _pipeline, "RandAugment": lambda: gpuaug.RandAugment(2, 9),
+              "MixUpCutMix": lambda: gpuaug.MixUpCutMix(num_classes=4)}[which]()
+    args = (_batch(4),) if which != "MixUpCutMix" else (_batch(4), torch.tensor([0, 1, 2, 3]))
+    explained = torch._dynamo.explain(module)(*args)
     reasons = [str(r.reason).splitlines()[0] for r in explained.break_reasons]
     assert explained.graph_break_count <= 2, reasons
 

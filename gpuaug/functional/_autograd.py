@@ -1,6 +1,6 @@
 """Differentiable formulations of the float ops (docs/contract.md "Gradients").
 
-The fast paths (the other ``gpuaug._torch`` modules and the Triton kernels) write into preallocated
+The fast paths (``gpuaug._torch`` and the Triton kernels) write into preallocated
 buffers (``out=``, in-place slices, uint8 row views) that autograd cannot record. When a result must carry
 autograd (``gpuaug._checks.wants_grad``: grad mode on, a floating image, the image or a tensor parameter
 requiring grad) the functional ops call these instead: plain out-of-place torch ops with the same formulas,

@@ -6,7 +6,7 @@ tensor broadcasting to ``(B,)``. Numbers and CPU tensors out of range or not fin
 naming the parameter (CUDA tensors are not inspected: that would synchronise).
 
 Where the result must carry autograd (``gpuaug._checks.wants_grad``) the ops run their differentiable
-formulation (``gpuaug._torch.autograd``); elsewhere the fast primitive, under ``torch.no_grad()``.
+formulation (``gpuaug.functional._autograd``); elsewhere the fast primitive, under ``torch.no_grad()``.
 
 posterize, solarize, solarize_add, invert, equalize, autocontrast, adjust_brightness and adjust_contrast
 are one-step chains of the pointwise engine (``gpuaug.functional.pointwise``): on uint8 one 256-entry table
@@ -308,10 +308,13 @@ def erase_noise(img: torch.Tensor, boxes, seed) -> torch.Tensor:
         sd = torch.full((b,), seed, dtype=torch.int64, device=batch.device)
     else:
         raise TypeError(f"seed must be an int or an integer tensor (B,), got {type(seed).__name__}")
-    if wants_grad(batch):
-        return restore(_erase.erase_noise_masked(batch, bx, sd))
     with torch.no_grad():
-        return restore(backend.op("erase_noise", batch)(batch, bx, sd))
+        filled = backend.op("erase_noise", batch)(batch.detach(), bx, sd)
+    if wants_grad(batch):
+        # the backend's own noise in the boxes (the same as without autograd), the image elsewhere
+        inside = _erase._box_mask(bx, batch.shape[2], batch.shape[3])
+        return restore(torch.where(inside, filled, batch))
+    return restore(filled)
 
 
 def paste(img: torch.Tensor, partner, box) -> torch.Tensor:

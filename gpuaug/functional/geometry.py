@@ -211,7 +211,8 @@ def _warp_forward(x, matrix, size, interpolation, fill_mode, fill_bc) -> torch.T
     floating, any device (moved without a sync); size: ``(H_out, W_out)`` ints; fill_bc: float32
     ``(B, C)`` in the image's range (``parse_fill``); the names are already checked.
     A result that must carry autograd (``wants_grad``) takes the differentiable formulation
-    (``gpuaug._torch.autograd.warp``) on every device; otherwise the ``warp`` primitive, without autograd.
+    (``gpuaug.functional._autograd.warp``) on every device; otherwise the ``warp`` primitive, without
+    autograd.
     """
     inv = _invert(_as_matrix(matrix, x.shape[0], x.device))
     if wants_grad(x, inv, fill_bc):

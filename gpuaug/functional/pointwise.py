@@ -419,7 +419,7 @@ def float_step(name: str, x: torch.Tensor, values: list[torch.Tensor]) -> torch.
 
 
 def _float_chain(batch: torch.Tensor, parsed, grad: bool) -> torch.Tensor:
-    """The steps one by one; ``grad``: differentiably (``gpuaug._torch.autograd.pointwise_step``; the
+    """The steps one by one; ``grad``: differentiably (``gpuaug.functional._autograd.pointwise_step``; the
     quantizing posterize and equalize with a zero gradient)."""
     x = batch
     for name, values, mask in parsed:
