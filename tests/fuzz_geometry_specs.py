@@ -118,6 +118,19 @@ def _(draw, img):
         return Case(lambda: F.translate(img.x, v, interpolation="nearest", fill=fill),
                     channels_error(img), ref=ref)
     interp, mode, bad = warp_names(draw)
+    if pbad is None and bad is None and draw(st.booleans()):
+        # a fractional shift to the left past the image: every output pixel samples right of it (source =
+        # output - shift), through the interpolating path's border: "constant" gives the fill, "edge" the
+        # last column
+        far = (-(img.w + 2.5 + draw(st.integers(0, 50))), 0.0)
+        mode = draw(st.sampled_from(["constant", "edge"]))
+        fill = draw(st.sampled_from([img.mx, 128.0 if img.dtype == torch.uint8 else 0.5]))  # not 0
+
+        def ref(out):
+            x = img.batch()
+            want = torch.full_like(x, fill) if mode == "constant" else x[..., -1:].expand(x.shape).clone()
+            close(out.unsqueeze(0) if img.single else out, want, 1e-5)
+        return Case(lambda: F.translate(img.x, far, interp, mode, fill), channels_error(img), ref=ref)
     return Case(lambda: F.translate(img.x, v, interp, mode), first_bad(channels_error(img), pbad, bad))
 
 

@@ -27,6 +27,8 @@ from hypothesis import strategies as st
 
 import gpuaug.functional as F
 
+RGB = (3, 3, 3, 3, 1, 2, 4)  # the RGB-only ops: mostly C = 3, some refused channel counts
+
 
 def _chain_op(fn, pname=None, lo=0.0, hi=None, integer=False, ref=None, rgb=False, identity=None,
               bounded="both"):
@@ -72,10 +74,10 @@ functional("adjust_brightness")(_chain_op(
     F.adjust_brightness, "factor", 0, 3, identity=1.0, bounded="lo",
     ref=_u8_only(lambda x, f: (x.float() * f).clamp(0, 255).to(torch.uint8))))
 functional("adjust_contrast")(_chain_op(F.adjust_contrast, "factor", 0, 3, identity=1.0, bounded="lo"))
-functional("adjust_saturation")(_chain_op(F.adjust_saturation, "factor", 0, 3, rgb=True, identity=1.0,
-                                          bounded="lo"))
+functional("adjust_saturation", channels=RGB)(_chain_op(F.adjust_saturation, "factor", 0, 3, rgb=True,
+                                                        identity=1.0, bounded="lo"))
 functional("adjust_sharpness")(_chain_op(F.adjust_sharpness, "factor", 0, 3, identity=1.0, bounded="lo"))
-functional("adjust_hue")(_chain_op(F.adjust_hue, "delta", -0.5, 0.5, rgb=True, identity=0.0))
+functional("adjust_hue", channels=RGB)(_chain_op(F.adjust_hue, "delta", -0.5, 0.5, rgb=True, identity=0.0))
 
 
 @functional("solarize_add")
@@ -95,7 +97,7 @@ def _(draw, img):
     return Case(lambda: F.solarize_add(img.x, a, t), first_bad(channels_error(img), abad), ref=ref)
 
 
-@functional("rgb_to_grayscale")
+@functional("rgb_to_grayscale", channels=RGB)
 def _(draw, img):
     n, nbad = choose(draw, "num_output_channels", [1, 3], 2)
 

@@ -70,13 +70,14 @@ def number(draw, lo: float, hi: float, integer: bool = False) -> float:
 def param(draw, img: Img, name: str, lo: float, hi: float, *, integer=False, pair=False, bad=True,
           bounded="both", none_ok=False, out: list | None = None, fraction_bad=None):
     """A per-sample parameter: ``(value, bad)`` with ``bad`` None or (exception, name). Normal forms: a
-    number (pair: a tuple), a (B,) / (B, 2) tensor, a () / (1,) / (2,) tensor; bad forms (a quarter of
-    the draws when ``bad``): the kinds of :data:`BAD_EXC`. ``bounded``: which of ``lo`` / ``hi`` the op
-    enforces ("both", "lo", "" for neither); ``none_ok``: None is a valid value (a default);
+    number (pair: a tuple), a (B,) / (B, 2) tensor, a () / (1,) / (2,) tensor; bad forms (a third of
+    the draws when ``bad``): the kinds of :data:`BAD_EXC` (NaN and infinities twice as often).
+    ``bounded``: which of ``lo`` / ``hi`` the op enforces ("both", "lo", "" for neither); ``none_ok``:
+    None is a valid value (a default);
     ``integer``: draw integers, and (unless ``fraction_bad=False``) a fraction is an error."""
     tail = (2,) if pair else ()
     b = img.b
-    kind = draw(st.sampled_from(["ok"] * 3 + ["bad"])) if bad else "ok"
+    kind = draw(st.sampled_from(["ok"] * 2 + ["bad"])) if bad else "ok"
     if kind == "ok":
         form = draw(st.sampled_from(["number", "batch", "one"]))
         dtype = torch.int64 if integer and draw(st.booleans()) else draw(st.sampled_from([torch.float32,
@@ -93,7 +94,7 @@ def param(draw, img: Img, name: str, lo: float, hi: float, *, integer=False, pai
             v = torch.tensor([number(draw, lo, hi, integer) for _ in range(n)], dtype=dtype).reshape(shape)
             (out if out is not None else []).append(v)
         return v, None
-    kinds = ["nan", "inf", "str", "complex", "bool", "shape"] + ([] if none_ok else ["none"])
+    kinds = ["nan", "nan", "inf", "inf", "str", "complex", "bool", "shape"] + ([] if none_ok else ["none"])
     if bounded in ("both", "lo"):
         kinds.append("below")
     if bounded == "both":
@@ -152,8 +153,8 @@ def fill_value(draw, img: Img, name: str = "fill"):
 
 
 def choose(draw, name: str, options: list, bad_value):
-    """One of ``options``, or (one in eight) ``bad_value`` -> ValueError naming ``name``."""
-    if draw(st.integers(0, 7)) == 0:
+    """One of ``options``, or (one in twelve) ``bad_value`` -> ValueError naming ``name``."""
+    if draw(st.integers(0, 11)) == 0:
         return bad_value, (ValueError, name)
     return draw(st.sampled_from(options)), None
 
