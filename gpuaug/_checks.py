@@ -2,14 +2,17 @@
 
 Contract (docs/contract.md "Images"): images are ``(B, C, H, W)`` or ``(C, H, W)``; dtype uint8
 (0..255) or floating (float32/float16/bfloat16, [0, 1]); C is 1 or 3. Per-sample parameters are a
-Python number or a tensor broadcastable to ``(B,)`` (``(B, k)`` for pairs). Nothing here synchronises
-with the device: range checks run only on Python numbers and CPU tensors.
+Python number or a tensor broadcastable to ``(B,)`` (``(B, k)`` for pairs), finite. Nothing here
+synchronises with the device: value checks (range, finiteness) run only on Python numbers and
+:func:`readable` tensors (CPU tensors on the host path, never while ``torch.compile`` traces).
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable, Sequence
-from numbers import Real
+from numbers import Integral, Real
 
 import torch
 
@@ -17,6 +20,12 @@ from gpuaug import backend
 
 FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 IMAGE_DTYPES = (torch.uint8, *FLOAT_DTYPES)
+
+
+def is_sequence(value) -> bool:
+    """A list, tuple or other sequence of values; not a string, bytes or bytearray (sequences of
+    characters or of byte values, never meant as parameters)."""
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
 
 
 def check_image_dtype(dtype: torch.dtype, device: torch.device | None = None, name: str = "img") -> None:
@@ -82,13 +91,18 @@ def per_sample(
     device: torch.device,
     dtype: torch.dtype = torch.float32,
     tail: tuple[int, ...] = (),
+    finite: bool = True,
 ) -> torch.Tensor:
     """A parameter as a ``(batch, *tail)`` tensor on ``device``.
 
     ``value`` is a Python number (or, for ``tail=(k,)``, a length-k sequence) shared by every sample, or a
     tensor that broadcasts to ``(batch, *tail)``. A tensor on another device is moved with
-    ``non_blocking=True`` (no host synchronisation). A wrong shape is a ``ValueError`` naming ``name``.
+    ``non_blocking=True`` (no host synchronisation). A wrong shape is a ``ValueError`` naming ``name``;
+    with ``finite``, so is a NaN or infinite number or :func:`readable` tensor value.
+    A tensor that requires grad stays differentiable (``to`` is recorded by autograd).
     """
+    if finite:
+        check_finite(value, name)
     if isinstance(value, torch.Tensor):
         if value.dtype == torch.bool or value.is_complex():
             raise TypeError(f"{name} must be a real number tensor, got dtype {value.dtype}")
@@ -97,7 +111,7 @@ def per_sample(
         raise TypeError(f"{name} must be a number or a tensor, got bool")
     elif isinstance(value, Real):
         t = torch.full((), float(value), dtype=dtype, device=device)
-    elif isinstance(value, Sequence) and not isinstance(value, str) and all(
+    elif is_sequence(value) and all(
         isinstance(v, Real) and not isinstance(v, bool) for v in value
     ):
         t = to_device([float(v) for v in value], dtype, device)
@@ -133,23 +147,101 @@ def readable(t: torch.Tensor) -> bool:
     return backend.host_path(t)
 
 
+def wants_grad(img: torch.Tensor, *params) -> bool:
+    """True where an op's result must carry autograd: grad mode is on, ``img`` is floating, and ``img`` or a
+    tensor among ``params`` requires grad. Ops then take their differentiable formulation
+    (``gpuaug.functional._autograd``); otherwise the fast one, under ``torch.no_grad()`` (a parameter that
+    requires grad with a uint8 image gives a uint8 result, which has no gradient)."""
+    if not (torch.is_grad_enabled() and img.is_floating_point()):
+        return False
+    return img.requires_grad or any(isinstance(p, torch.Tensor) and p.requires_grad for p in params)
+
+
+def check_count(value, name: str, lo: int):
+    """An int (or, under torch.compile, a symbolic int) >= ``lo``."""
+    if isinstance(value, bool) or not isinstance(value, (Integral, torch.SymInt)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {value!r}")
+    return value
+
+
+def check_positive(value, name: str) -> None:
+    """``ValueError`` unless a number or a :func:`readable` tensor is > 0 (types: see ``per_sample``)."""
+    if isinstance(value, torch.Tensor):
+        if not readable(value) or value.dtype == torch.bool or value.is_complex():
+            return  # CUDA tensors are not read (no sync); bad dtypes are reported by per_sample
+        bad = bool((~(value > 0)).any())
+    elif isinstance(value, Real) and not isinstance(value, bool):
+        bad = not value > 0
+    else:
+        return
+    if bad:
+        raise ValueError(f"{name} must be > 0, got {_show(value)}")
+
+
+def check_real(value, name: str) -> None:
+    """``TypeError`` naming ``name`` unless ``value`` is a real number, a sequence of real numbers or a real
+    (not bool, not complex) tensor."""
+    if isinstance(value, torch.Tensor):
+        if value.dtype == torch.bool or value.is_complex():
+            raise TypeError(f"{name} must be a real number tensor, got dtype {value.dtype}")
+        return
+    if isinstance(value, Real) and not isinstance(value, bool):
+        return
+    if is_sequence(value) and all(
+        isinstance(v, Real) and not isinstance(v, bool) for v in value
+    ):
+        return
+    raise TypeError(
+        f"{name} must be a number, a sequence of numbers or a tensor, got {type(value).__name__} {value!r}"
+    )
+
+
+def check_finite(value, name: str) -> None:
+    """``ValueError`` naming ``name`` if a number, a sequence of numbers or a :func:`readable` floating
+    tensor holds NaN or an infinity (other values pass: their type is checked where they are used)."""
+    if isinstance(value, torch.Tensor):
+        if (value.is_floating_point() and value.numel() and readable(value)
+                and not bool(torch.isfinite(value).all())):
+            raise ValueError(f"{name} must be finite, got {_show(value)}")
+        return
+    values = value if is_sequence(value) else (value,)
+    for v in values:
+        if isinstance(v, Real) and not isinstance(v, bool) and not math.isfinite(float(v)):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+
+
 def check_range(value, lo: float, hi: float, name: str, what: str | None = None) -> None:
-    """Raise ``ValueError`` if a number or a :func:`readable` tensor has values outside ``[lo, hi]``."""
+    """Raise ``TypeError`` unless ``value`` is a real number, sequence or tensor (:func:`check_real`), and
+    ``ValueError`` if a number or a :func:`readable` tensor has values outside ``[lo, hi]`` or not finite
+    (``hi = inf`` means no upper bound; infinity itself is still refused)."""
+    check_real(value, name)
     if isinstance(value, torch.Tensor):
         if not readable(value) or value.numel() == 0:
             return
-        bad = bool(((value < lo) | (value > hi) | torch.isnan(value.float())).any())
-    elif isinstance(value, Sequence) and not isinstance(value, str):
-        bad = any(not (lo <= float(v) <= hi) for v in value)
+        # NaN fails both comparisons; the dtype's largest finite bounds keep the infinities out
+        big = torch.finfo(value.dtype).max if value.is_floating_point() else _BIG
+        bad = not bool(((value >= max(lo, -big)) & (value <= min(hi, big))).all())
     else:
-        bad = not (lo <= float(value) <= hi)
+        values = value if isinstance(value, Sequence) else (value,)
+        bad = any(not (lo <= float(v) <= hi and math.isfinite(float(v))) for v in values)
     if bad:
-        raise ValueError(f"{name} must be in [{lo}, {hi}]{' ' + what if what else ''}, got {_show(value)}")
+        where = f">= {lo}" if hi == math.inf else f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be finite and {where}{' ' + what if what else ''}, got {_show(value)}")
+
+
+_BIG = sys.float_info.max
 
 
 def _show(value) -> str:
     if isinstance(value, torch.Tensor):
-        return f"a tensor with values in [{value.min().item()}, {value.max().item()}]"
+        if value.numel() == 0:
+            return f"an empty tensor of shape {tuple(value.shape)}"
+        v = value.detach().double()
+        if not bool(torch.isfinite(v).all()):
+            return "a tensor holding NaN or infinity"
+        return f"a tensor with values in [{v.min().item():g}, {v.max().item():g}]"
     return repr(value)
 
 
@@ -176,7 +268,7 @@ def parse_fill(fill, batch: int, channels: int, dtype: torch.dtype, device: torc
         return t.expand(batch, channels)
     if isinstance(fill, Real) and not isinstance(fill, bool):
         values = [float(fill)]
-    elif isinstance(fill, Sequence) and not isinstance(fill, str):
+    elif is_sequence(fill):
         values = [float(v) for v in fill]
         if len(values) not in (1, channels):
             raise ValueError(f"{name} must have 1 or {channels} values (one per channel), got {len(values)}")

@@ -89,8 +89,11 @@ def use_triton(t: torch.Tensor) -> bool:
 
 def host_path(t: torch.Tensor) -> bool:
     """True where ``t`` takes the CPU host path (the torch path on a CPU tensor): only there may code read
-    device values on the host (masks, boxes) to skip work, as that costs no synchronization."""
-    return t.device.type == "cpu" and not use_triton(t)
+    device values on the host (masks, boxes) to skip work, as that costs no synchronization.
+
+    Never while ``torch.compile`` traces: a read (``Tensor.item()``) would break the graph, so compiled
+    code takes the CUDA code path on CPU tensors too (whole batch, no value checks)."""
+    return t.device.type == "cpu" and not use_triton(t) and not torch.compiler.is_compiling()
 
 
 _failed: dict[str, str] = {}  # family -> why its kernel module did not import
@@ -115,10 +118,32 @@ def _kernel(name: str):
     return None
 
 
+_resolved: dict[tuple[str, bool], object] = {}  # (primitive, triton) -> function
+
+
 def op(name: str, t: torch.Tensor):
-    """The implementation of primitive ``name`` for tensor ``t`` under the current backend."""
-    if use_triton(t):
-        fn = _kernel(name)
+    """The implementation of primitive ``name`` for tensor ``t`` under the current backend.
+
+    Resolved once per primitive and kind (a dict lookup afterwards: ``importlib`` inside a function that
+    ``torch.compile`` traces is a graph break)."""
+    key = (name, use_triton(t))
+    fn = _resolved.get(key)
+    if fn is not None:
+        return fn
+    if key[1]:
+        fn = _kernel(name)  # None: the kernels do not import and backend "auto" falls back (not cached)
         if fn is not None:
+            _resolved[key] = fn
             return fn
-    return getattr(importlib.import_module(f"gpuaug._torch.{PRIMITIVES[name]}"), name)
+    fn = _resolved.get((name, False))
+    if fn is None:
+        fn = _resolved[(name, False)] = getattr(
+            importlib.import_module(f"gpuaug._torch.{PRIMITIVES[name]}"), name)
+    return fn
+
+
+def preload() -> None:
+    """Import every torch-path family now (``gpuaug`` does at import), so that :func:`op` never imports
+    while ``torch.compile`` traces."""
+    for name in PRIMITIVES:
+        _resolved[(name, False)] = getattr(importlib.import_module(f"gpuaug._torch.{PRIMITIVES[name]}"), name)

@@ -13,17 +13,30 @@ import time
 __all__ = ["main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line (``prog: error: ...``), not the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _positive(v: str) -> int:
-    n = int(v)
+    try:
+        n = int(v)
+    except ValueError:
+        n = 0
     if n <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {v}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {v!r}")
     return n
 
 
 def _non_negative(v: str) -> int:
-    n = int(v)
+    try:
+        n = int(v)
+    except ValueError:
+        n = -1
     if n < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {v!r}")
     return n
 
 
@@ -52,7 +65,7 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m gpuaug",
         description="gpuaug: batched image augmentation on the GPU. 'bench' tells whether your training "
                     "step waits for data.")
@@ -103,13 +116,22 @@ def _run_bench(args, quick: bool) -> int:
     t0 = time.perf_counter()
     try:
         report = run_bench(cfg)
-    except ValueError as e:
-        print(f"gpuaug bench: {e}", file=sys.stderr)
+        write_report(report, cfg.out)
+    except (ValueError, TypeError, OSError) as e:
+        print(f"gpuaug bench: {_one_line(e)}", file=sys.stderr)
         return 2
-    write_report(report, cfg.out)
     print(format_summary(report))
     print(f"(took {time.perf_counter() - t0:.1f} s)")
     return 0
+
+
+def _one_line(e: BaseException) -> str:
+    """An error as one line. An error raised in a DataLoader worker comes back with the worker's traceback
+    in its message: its last line is the original error."""
+    lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
+    if len(lines) > 1 and lines[0].startswith("Caught "):
+        return lines[-1].strip()
+    return " ".join(ln.strip() for ln in lines) or type(e).__name__
 
 
 def _run_preview(args) -> int:
@@ -136,7 +158,7 @@ def _run_preview(args) -> int:
         images = sample_batch(args.images, (args.size, args.size), seed=None)  # whole photos, resized
         preview(pipeline, images, draws=args.draws, path=args.out)
     except (ValueError, TypeError, OSError) as e:
-        print(f"gpuaug preview: {e}", file=sys.stderr)
+        print(f"gpuaug preview: {_one_line(e)}", file=sys.stderr)
         return 2
     print(f"wrote {args.out}: {args.images} photos x (original + {args.draws} draws) of {pipeline!r}")
     return 0
@@ -180,7 +202,7 @@ def _run_profile(args, argv: list[str]) -> int:
         make, what = profile.build_pipeline(args.preset, args.policy, args.config, torch.bfloat16)
         make(args.size)  # argument errors now, before the long run
     except (ValueError, TypeError, OSError) as e:
-        print(f"gpuaug profile: {e}", file=sys.stderr)
+        print(f"gpuaug profile: {_one_line(e)}", file=sys.stderr)
         return 2
     r = profile.run(make, args.batch_size, args.size, args.bytes_batch, args.bytes_size or args.size)
     print(profile.format_report(r, what, args.gpu))

@@ -100,6 +100,81 @@ def test_bench_bad_arguments(tmp_path, capsys):
         main(["bench", "--device", "tpu"])
 
 
+def _bad_folder(root, good: int = 3):
+    """class folders with ``good`` good JPEGs each, plus a truncated JPEG and a 0-byte PNG."""
+    rng = np.random.default_rng(1)
+    for c in ("a", "b"):
+        (root / c).mkdir(parents=True)
+        for i in range(good):
+            Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(root / c / f"{i}.jpg")
+    if good:
+        data = (root / "a" / "0.jpg").read_bytes()
+    else:
+        buf = __import__("io").BytesIO()
+        Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(buf, "JPEG")
+        data = buf.getvalue()
+    (root / "a" / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (root / "b" / "empty.png").write_bytes(b"")
+    return [str(root / "a" / "truncated.jpg"), str(root / "b" / "empty.png")]
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_bench_skips_unreadable_images(tmp_path, capfd, workers):
+    bad = _bad_folder(tmp_path / "data")
+    assert main(["bench", *TINY, "--workers", workers, "--data", str(tmp_path / "data"),
+                 "--out", str(tmp_path / "r")]) == 0
+    out, err = capfd.readouterr()
+    assert "Traceback" not in err
+    for path in bad:  # one line each, naming the file, wherever it was found (main process or worker)
+        assert sum(path in line for line in err.splitlines()) == 1, err
+    rep = _check_report(tmp_path / "r")
+    assert sorted(rep["skipped_images"]) == sorted(bad)
+    assert "skipped 2 unreadable image file(s)" in out
+
+
+def test_folder_dataset_counts_unreadable_files_across_workers(tmp_path, capfd):
+    from gpuaug.feeding.datasets import FolderDataset
+
+    bad = _bad_folder(tmp_path, good=2)
+    ds = FolderDataset(tmp_path, 16)
+    items = list(torch.utils.data.DataLoader(ds, batch_size=None, num_workers=1))  # read in a worker
+    assert len(items) == len(ds) == 6 and all(x.shape == (16, 16, 3) for x, _ in items)
+    # each replacement is a readable file with its own label
+    assert sorted(ds.skipped) == sorted(bad)
+    assert capfd.readouterr().err.count("skipping unreadable image") == 2
+
+
+def test_bench_stops_with_one_line_when_nothing_is_readable(tmp_path, capfd):
+    _bad_folder(tmp_path / "data", good=0)
+    assert main(["bench", *TINY, "--data", str(tmp_path / "data"), "--out", str(tmp_path / "r")]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err)
+    assert err[-1].startswith("gpuaug bench: --data") and "none of its 2 images" in err[-1]
+
+
+@pytest.mark.parametrize("argv, word", [
+    (["bench", "--steps", "x"], "--steps"),
+    (["bench", "--batch-size", "0"], "--batch-size"),
+    (["bench", "--device", "tpu"], "tpu"),
+    (["preview", "--size", "-3"], "--size"),
+    (["nonsense"], "nonsense"),
+])
+def test_argument_errors_are_one_line(argv, word, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and word in err[0] and "usage:" not in err[0], err
+
+
+@pytest.mark.skipif(not HAS_LAYERS, reason="gpuaug policies not importable")
+@pytest.mark.parametrize("command", ["bench", "preview"])
+def test_bad_policy_names_the_value_once(command, capsys, tmp_path):
+    assert main([command, "--policy", "nonsense", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].count("nonsense") == 1, err
+
+
 def test_bench_suite_flag_is_gone(capsys):
     # the benchmark suite is `python benchmarks/run.py` in a source checkout, not a CLI flag
     with pytest.raises(SystemExit) as e:

@@ -538,7 +538,7 @@ def test_errors(photos):
         F.rotate(photos, torch.tensor([1.0, 2.0]))
     with pytest.raises(ValueError, match="translate"):
         F.translate(photos, torch.zeros(2, 2))
-    with pytest.raises(ValueError, match="scale"):
+    with pytest.raises(ValueError, match="factor"):
         F.scale(photos, 0.0)
     with pytest.raises(ValueError, match="scale"):
         F.affine(photos, scale=torch.tensor([1.0, -1.0, 1.0]))

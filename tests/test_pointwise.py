@@ -317,7 +317,7 @@ def test_chain_layouts_and_shapes():
     [
         ([("blur", 1, None)], ValueError, "blur"),
         ([("posterize", 9, None)], ValueError, "bits"),
-        ([("solarize", None, None)], ValueError, "threshold"),
+        ([("solarize", None, None)], TypeError, "threshold"),
         ([("brightness", -1, None)], ValueError, "factor"),
         ([("equalize", None, torch.tensor([1, 0, 1, 1]))], TypeError, "mask"),
         ([("invert",)], ValueError, "steps"),

@@ -18,8 +18,9 @@ CHUNK = 1 << 18
 
 
 def one_shot(img: torch.Tensor) -> bool:
-    """Whole batch in one call: every device but the CPU (chunk loops are a host-path strategy)."""
-    return img.device.type != "cpu"
+    """Whole batch in one call: every device but the CPU (chunk loops are a host-path strategy), and
+    under torch.compile (a loop over a symbolic batch size would specialise the graph to one size)."""
+    return img.device.type != "cpu" or torch.compiler.is_compiling()
 
 
 def physical(x: torch.Tensor) -> tuple[torch.Tensor, bool]:

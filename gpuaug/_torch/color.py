@@ -146,8 +146,9 @@ def _rotate_hue(x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     h6 = torch.where(r == mx, (g - b) / safe, h6)
     # h6 in [-1, 5), 6 delta in [-3, 3]: + 12 keeps k positive, so fmod (cheaper than remainder) suffices
     # n = 5, 3, 1 from arange on the device: torch.tensor(list, device="cuda") would be a synchronising copy
-    shift = (17.0 - 2.0 * torch.arange(3, dtype=torch.float32, device=x.device)).view(1, 3, 1, 1)
-    shift = shift + 6.0 * delta.float().view(-1, 1, 1, 1)
+    # (x's dtype: float32 on the fast path; float64 for the differentiable path's gradient checks)
+    shift = (17.0 - 2.0 * torch.arange(3, dtype=x.dtype, device=x.device)).view(1, 3, 1, 1)
+    shift = shift + 6.0 * delta.to(x.dtype).view(-1, 1, 1, 1)
     k = torch.fmod(h6.unsqueeze(1) + shift, 6.0)
     m = torch.minimum(k, 4.0 - k).clamp_(0, 1)
     return mx.unsqueeze(1) - d.unsqueeze(1) * m

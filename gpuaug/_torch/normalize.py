@@ -39,7 +39,9 @@ def normalize(
     nb = max(1, K.CHUNK // max(1, img[0].numel()))
     for b0 in range(0, b, nb):
         b1 = min(b, b0 + nb)
-        x = src[b0:b1].to(torch.float32)
+        # a float32 input is returned as is by .to(): copied where addcmul(out=x) below writes into it (a
+        # float16 / bfloat16 output), or the result would land in the caller's image
+        x = src[b0:b1].to(torch.float32, copy=dtype != torch.float32)
         if last:
             s, t = (v[b0:b1, None, None, :].expand(b1 - b0, 1, w, c).contiguous() for v in (scale, shift))
         else:

@@ -87,8 +87,8 @@ def warp(
     if not img.dtype.is_floating_point:
         # keeps every blend in range (CUDA fill tensors are not range-checked upstream: no sync)
         fill = fill.clamp(0, torch.iinfo(img.dtype).max)
-    if img.device.type == "cpu":
-        # CPU only: reading the matrix here would be a host sync on CUDA
+    if img.device.type == "cpu" and not torch.compiler.is_compiling():
+        # CPU only: reading the matrix here would be a host sync on CUDA (and a graph break when compiled)
         ok, ax, tx, ay, ty = _integer_map(inv, ho, wo)
         n_ok = int(ok.sum())
         if n_ok == b and _gather(img, ax, tx, ay, ty, fill, fill_mode, out):
@@ -122,7 +122,7 @@ def _general(img, inv, fill, interpolation, fill_mode, out, compute) -> None:
     """The interpolating path, any map: ``out`` = the warp of ``img`` (chunked on the CPU)."""
     b = img.shape[0]
     ho, wo = out.shape[-2:]
-    if img.device.type == "cpu":
+    if img.device.type == "cpu" and not torch.compiler.is_compiling():  # compiled: one symbolic pass
         chunk = _CHUNK_PX[interpolation]
         per = max(1, chunk // (ho * wo))
         rows = ho if per > 1 else max(1, min(ho, chunk // wo))
@@ -173,7 +173,7 @@ def _nearest(img, inv, fill, fill_mode, out, per, rows, compute):
     fx, fy = (_Scratch(full, compute, dev) for _ in range(2))
     ix, iy = (_Scratch(full, itype, dev) for _ in range(2))
     ic = _Scratch((n0, c, *full[1:]), itype, dev) if not cl and n0 > 1 else None
-    for b0 in range(0, b, per):
+    for b0 in range(0, b, per) if per < b else (0,):  # (0,): no loop over a symbolic size
         b1 = min(b, b0 + per)
         n = b1 - b0
         _fill_border(view[:n], img[b0:b1], fill[b0:b1], fill_mode, 2)
@@ -281,7 +281,7 @@ def _bilinear(img, inv, fill, fill_mode, out, per, rows, compute):
             mat[:, :, axis] *= k
             mat[:, 2, axis] += o
     grid = torch.empty((n0 * rows * wo * 2,), dtype=compute, device=img.device)
-    for b0 in range(0, b, per):
+    for b0 in range(0, b, per) if per < b else (0,):  # (0,): no loop over a symbolic size
         b1 = min(b, b0 + per)
         n = b1 - b0
         if buf is None:

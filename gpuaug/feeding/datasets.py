@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,10 +48,18 @@ class SampleDataset(torch.utils.data.Dataset):
         return self.images[i], int(self.labels[i])
 
 
+#: what PIL raises on a file it cannot decode (truncated, empty, not an image, too large)
+UNREADABLE = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
+
+
 class FolderDataset(torch.utils.data.Dataset):
     """An ImageFolder-style tree (``root/<class>/<image>``) decoded with PIL to ``size x size`` RGB uint8.
 
     Each item is decoded on access (that is the loader's real work): shorter side to ``size``, centre crop.
+    A file that does not decode (truncated, empty, not an image) is skipped: the item is the next readable
+    file (with its own label), one line on stderr names the file the first time, and :attr:`skipped`
+    counts such files across the DataLoader's worker processes (a flag per file in shared memory). With no
+    readable file at all, an item is a ``ValueError``.
     """
 
     def __init__(self, root: str | os.PathLike, size: int = 224) -> None:
@@ -65,12 +75,33 @@ class FolderDataset(torch.utils.data.Dataset):
         if not self.samples:
             raise ValueError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in class sub-folders of {root}")
         self.size = size
+        self.root = root
+        # one flag per file, shared with forked or spawned DataLoader workers
+        self._bad = multiprocessing.RawArray("b", len(self.samples))
+
+    @property
+    def skipped(self) -> list[str]:
+        """The files found unreadable so far (by this process or a worker)."""
+        return [str(self.samples[i][0]) for i, bad in enumerate(self._bad) if bad]
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, i: int):
-        path, label = self.samples[i]
+        n = len(self.samples)
+        for k in range(n):
+            j = (i + k) % n
+            if self._bad[j]:
+                continue
+            path, label = self.samples[j]
+            try:
+                return self._decode(path), label
+            except UNREADABLE as e:
+                self._bad[j] = 1
+                print(f"gpuaug: skipping unreadable image {path} ({type(e).__name__}: {e})", file=sys.stderr)
+        raise ValueError(f"--data {str(self.root)!r}: none of its {n} images could be read")
+
+    def _decode(self, path) -> np.ndarray:
         with Image.open(path) as im:
             im.draft("RGB", (self.size, self.size))  # JPEG: decode at a reduced scale when it can
-            return np.asarray(_center_square(im.convert("RGB"), self.size)), label
+            return np.asarray(_center_square(im.convert("RGB"), self.size))

@@ -125,6 +125,9 @@ def format_summary(report: dict) -> str:
         v["headline"],
         *("  - " + a for a in v["advice"]),
     ]
+    if report.get("skipped_images"):
+        lines.append(f"skipped {len(report['skipped_images'])} unreadable image file(s) under --data "
+                     "(named above and in report.json)")
     if "files" in report:
         lines.append(f"report: {report['files']['json']}, {report['files']['png']}")
     return "\n".join(lines)

@@ -203,6 +203,8 @@ def run_bench(config: BenchConfig) -> dict:
         "verdict": v,
         "wall_s": None,
     }
+    if isinstance(ds, FolderDataset):
+        report["skipped_images"] = ds.skipped  # unreadable files under --data (each named once on stderr)
     report["_samples"] = _denormalize(xa[:16])
     report["wall_s"] = round(time.perf_counter() - t_start, 2)
     return report

@@ -3,12 +3,15 @@
 This package is the only door to the implementations for the layers, policies and the loader.
 """
 
+from gpuaug import backend as _backend
 from gpuaug.functional import color, geometry, pointwise
 from gpuaug.functional.color import *  # noqa: F401,F403
 from gpuaug.functional.geometry import *  # noqa: F401,F403
 from gpuaug.functional.pipeline import run_plan
 from gpuaug.functional.pointwise import pointwise_chain
 from gpuaug.functional.select import host_path, on_samples
+
+_backend.preload()  # every torch-path primitive imported now, not while torch.compile traces
 
 __all__ = ["host_path", "on_samples", "pointwise", "pointwise_chain", "run_plan", *color.__all__,
            *geometry.__all__]

@@ -2,8 +2,11 @@
 
 Images are ``(B, C, H, W)`` or ``(C, H, W)``, uint8 (0..255) or floating ([0, 1]); the output keeps shape,
 dtype, device and memory format; the input is never modified. Per-sample parameters are a number or a
-tensor broadcasting to ``(B,)``. Numbers and CPU tensors out of range are a ``ValueError`` naming the
-parameter (CUDA tensors are not inspected: that would synchronise).
+tensor broadcasting to ``(B,)``. Numbers and CPU tensors out of range or not finite are a ``ValueError``
+naming the parameter (CUDA tensors are not inspected: that would synchronise).
+
+Where the result must carry autograd (``gpuaug._checks.wants_grad``) the ops run their differentiable
+formulation (``gpuaug.functional._autograd``); elsewhere the fast primitive, under ``torch.no_grad()``.
 
 posterize, solarize, solarize_add, invert, equalize, autocontrast, adjust_brightness and adjust_contrast
 are one-step chains of the pointwise engine (``gpuaug.functional.pointwise``): on uint8 one 256-entry table
@@ -14,13 +17,27 @@ through ``gpuaug.backend``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from numbers import Real
 
 import torch
 
 from gpuaug import backend
-from gpuaug._checks import FLOAT_DTYPES, as_batch, check_range, max_value, parse_fill, per_sample, readable
+from gpuaug._checks import (
+    FLOAT_DTYPES,
+    _show,
+    as_batch,
+    check_finite,
+    check_range,
+    is_sequence,
+    max_value,
+    memory_format_of,
+    parse_fill,
+    per_sample,
+    readable,
+    wants_grad,
+)
+from gpuaug._torch import erase as _erase
+from gpuaug.functional import _autograd as autograd
 from gpuaug.functional.pointwise import check_param, pointwise_chain
 
 __all__ = [
@@ -55,7 +72,8 @@ def _need_rgb(batch: torch.Tensor, fn: str) -> None:
 
 def _param(op: str, name: str, value, batch: torch.Tensor) -> torch.Tensor:
     check_param(op, name, value, batch.dtype)
-    return per_sample(value, batch.shape[0], name, batch.device)
+    dt = torch.float64 if batch.dtype == torch.float64 else torch.float32  # float64: exact gradients
+    return per_sample(value, batch.shape[0], name, batch.device, dt, finite=False)  # check_param: finite
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -125,14 +143,23 @@ def adjust_saturation(img: torch.Tensor, factor) -> torch.Tensor:
     batch, restore = as_batch(img)
     _need_rgb(batch, "adjust_saturation")
     f = _param("saturation", "factor", factor, batch)
-    return restore(backend.op("adjust_saturation", batch)(batch, f))
+    return restore(_primitive("adjust_saturation", batch, f))
+
+
+def _primitive(name: str, batch: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+    """The primitive ``name`` through the backend, or its differentiable formulation when the result
+    must carry autograd."""
+    if wants_grad(batch, *params):
+        return getattr(autograd, name)(batch, *params)
+    with torch.no_grad():
+        return backend.op(name, batch)(batch, *params)
 
 
 def adjust_sharpness(img: torch.Tensor, factor) -> torch.Tensor:
     """Blend with the 3x3 SMOOTH-filtered image, border pixels kept (ImageEnhance.Sharpness); factor >= 0."""
     batch, restore = as_batch(img)
     f = _param("sharpness", "factor", factor, batch)
-    return restore(backend.op("adjust_sharpness", batch)(batch, f))
+    return restore(_primitive("adjust_sharpness", batch, f))
 
 
 def adjust_hue(img: torch.Tensor, delta) -> torch.Tensor:
@@ -140,8 +167,9 @@ def adjust_hue(img: torch.Tensor, delta) -> torch.Tensor:
     batch, restore = as_batch(img)
     _need_rgb(batch, "adjust_hue")
     check_range(delta, -0.5, 0.5, "delta", "(turns)")
-    d = per_sample(delta, batch.shape[0], "delta", batch.device)
-    return restore(backend.op("adjust_hue", batch)(batch, d))
+    d = per_sample(delta, batch.shape[0], "delta", batch.device,
+                   torch.float64 if batch.dtype == torch.float64 else torch.float32, finite=False)
+    return restore(_primitive("adjust_hue", batch, d))
 
 
 def rgb_to_grayscale(img: torch.Tensor, num_output_channels: int = 1) -> torch.Tensor:
@@ -150,19 +178,21 @@ def rgb_to_grayscale(img: torch.Tensor, num_output_channels: int = 1) -> torch.T
     _need_rgb(batch, "rgb_to_grayscale")
     if num_output_channels not in (1, 3) or isinstance(num_output_channels, bool):
         raise ValueError(f"num_output_channels must be 1 or 3, got {num_output_channels!r}")
-    g = backend.op("grayscale", batch)(batch)
+    g = _primitive("grayscale", batch)
     if num_output_channels == 3:
         g = g.expand(-1, 3, -1, -1).contiguous()  # restore() puts it back to channels_last if needed
     return restore(g)
 
 
-def _channel_values(value, name: str, batch: torch.Tensor) -> torch.Tensor:
-    """A number, (C,) sequence/tensor or (B, C) tensor -> float32 (B or 1, C) on the image's device."""
+def _channel_values(value, name: str, batch: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+    """A number, (C,) sequence/tensor or (B, C) tensor -> ``dtype`` (B or 1, C) on the image's device;
+    finite (numbers and readable tensors are checked)."""
     b, c = batch.shape[:2]
+    check_finite(value, name)
     if isinstance(value, torch.Tensor):
         if value.dtype == torch.bool or value.is_complex():
             raise TypeError(f"{name} must be a real tensor, got dtype {value.dtype}")
-        t = value.to(device=batch.device, dtype=torch.float32, non_blocking=True)
+        t = value.to(device=batch.device, dtype=dtype, non_blocking=True)
         t = t.reshape(1, -1) if t.dim() <= 1 else t
         if t.dim() != 2 or t.shape[0] not in (1, b) or t.shape[1] not in (1, c):
             raise ValueError(
@@ -171,7 +201,7 @@ def _channel_values(value, name: str, batch: torch.Tensor) -> torch.Tensor:
         return t
     if isinstance(value, Real) and not isinstance(value, bool):
         values = [float(value)]
-    elif isinstance(value, Sequence) and not isinstance(value, str) and all(
+    elif is_sequence(value) and all(
         isinstance(v, Real) and not isinstance(v, bool) for v in value
     ):
         values = [float(v) for v in value]
@@ -181,7 +211,7 @@ def _channel_values(value, name: str, batch: torch.Tensor) -> torch.Tensor:
         raise TypeError(
             f"{name} must be a number, a sequence of numbers or a tensor, got {type(value).__name__}"
         )
-    return torch.tensor(values, dtype=torch.float32).to(batch.device, non_blocking=True).reshape(1, -1)
+    return torch.tensor(values, dtype=dtype).to(batch.device, non_blocking=True).reshape(1, -1)
 
 
 def normalize(img: torch.Tensor, mean, std, *, dtype: torch.dtype | None = None,
@@ -199,18 +229,27 @@ def normalize(img: torch.Tensor, mean, std, *, dtype: torch.dtype | None = None,
         raise ValueError(f"memory_format must be torch.contiguous_format or torch.channels_last, "
                          f"got {memory_format}")
     batch, restore = as_batch(img)
-    m = _channel_values(mean, "mean", batch)
-    s = _channel_values(std, "std", batch)
+    # the output is floating whatever the input: gradients to mean and std from a uint8 batch too
+    grad = torch.is_grad_enabled() and any(
+        isinstance(t, torch.Tensor) and t.requires_grad for t in (batch, mean, std))
+    cdt = torch.float64 if grad and batch.dtype == torch.float64 else torch.float32
+    m = _channel_values(mean, "mean", batch, cdt)
+    s = _channel_values(std, "std", batch, cdt)
     if isinstance(std, torch.Tensor):
         if readable(std) and bool((std == 0).any()):
-            raise ValueError("std must be non-zero, got a tensor with a zero")
+            raise ValueError(f"std must be non-zero, got {_show(std)}")
     elif (std == 0) if isinstance(std, Real) else any(v == 0 for v in std):
         raise ValueError(f"std must be non-zero, got {std!r}")
     out_dtype = dtype or (torch.float32 if batch.dtype == torch.uint8 else batch.dtype)
+    if grad:
+        fmt = memory_format or memory_format_of(batch)
+        out = autograd.normalize(batch, m, s, max_value(batch.dtype), out_dtype, fmt)
+        return out[0] if img.dim() == 3 else out
     # (x / max - mean) / std as one multiply-add: x * (1 / (max * std)) + (-mean / std)
     scale = (1.0 / (max_value(batch.dtype) * s)).expand(batch.shape[0], batch.shape[1])
     shift = (-m / s).expand(batch.shape[0], batch.shape[1])
-    out = backend.op("normalize", batch)(batch, scale, shift, out_dtype, memory_format)
+    with torch.no_grad():
+        out = backend.op("normalize", batch)(batch, scale, shift, out_dtype, memory_format)
     if memory_format is None:
         return restore(out)
     return out[0] if img.dim() == 3 else out
@@ -249,7 +288,10 @@ def erase(img: torch.Tensor, boxes, value=0) -> torch.Tensor:
     b, c = batch.shape[:2]
     bx = _boxes(boxes, b, "boxes", batch.device, 3)
     v = parse_fill(value, b, c, batch.dtype, batch.device, name="value")
-    return restore(backend.op("erase", batch)(batch, bx, v))
+    if wants_grad(batch, v):
+        return restore(_erase.erase_masked(batch, bx, v))  # torch.where: differentiable
+    with torch.no_grad():
+        return restore(backend.op("erase", batch)(batch, bx, v))
 
 
 def erase_noise(img: torch.Tensor, boxes, seed) -> torch.Tensor:
@@ -268,7 +310,13 @@ def erase_noise(img: torch.Tensor, boxes, seed) -> torch.Tensor:
         sd = torch.full((b,), seed, dtype=torch.int64, device=batch.device)
     else:
         raise TypeError(f"seed must be an int or an integer tensor (B,), got {type(seed).__name__}")
-    return restore(backend.op("erase_noise", batch)(batch, bx, sd))
+    with torch.no_grad():
+        filled = backend.op("erase_noise", batch)(batch.detach(), bx, sd)
+    if wants_grad(batch):
+        # the backend's own noise in the boxes (the same as without autograd), the image elsewhere
+        inside = _erase._box_mask(bx, batch.shape[2], batch.shape[3])
+        return restore(torch.where(inside, filled, batch))
+    return restore(filled)
 
 
 def paste(img: torch.Tensor, partner, box) -> torch.Tensor:
@@ -290,4 +338,7 @@ def paste(img: torch.Tensor, partner, box) -> torch.Tensor:
         raise ValueError(f"partner must hold indices in [0, {b - 1}]")
     p = partner.to(device=batch.device, dtype=torch.int64, non_blocking=True).expand(b)
     bx = _boxes(box, b, "box", batch.device, 2)
-    return restore(backend.op("paste", batch)(batch, p, bx))
+    if wants_grad(batch):
+        return restore(_erase.paste_masked(batch, p, bx))
+    with torch.no_grad():
+        return restore(backend.op("paste", batch)(batch, p, bx))

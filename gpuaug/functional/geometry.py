@@ -23,9 +23,22 @@ from numbers import Integral, Real
 import torch
 
 from gpuaug import backend
-from gpuaug._checks import as_batch, parse_fill, per_sample, readable
+from gpuaug._checks import (
+    _show,
+    as_batch,
+    check_count,
+    check_finite,
+    check_positive,
+    check_real,
+    is_sequence,
+    parse_fill,
+    per_sample,
+    readable,
+    wants_grad,
+)
 from gpuaug._torch.warp import FILL_MODES as _FILL_MODES
 from gpuaug._torch.warp import INTERPOLATIONS
+from gpuaug.functional import _autograd as autograd
 
 __all__ = [
     "FILL_MODES",
@@ -82,7 +95,15 @@ def affine_matrix(
     negated (torchvision's ``F.affine`` turns clockwise, its ``F.rotate`` counter-clockwise):
     ``R(-angle) @ Shear_y(sy) @ Shear_x(sx) * scale`` with ``Shear_x(s) = [[1, -tan s], [0, 1]]``, so
     ``affine(img, a, t, s, sh)`` here equals torchvision ``F.affine(img, -a, t, s, sh)``.
+    Parameters must be finite (numbers and readable tensors are checked); tensors that require grad give
+    differentiable matrices.
     """
+    return _affine64(batch, angle, translate, scale, shear, center, device).float()
+
+
+def _affine64(batch, angle, translate, scale, shear, center, device) -> torch.Tensor:
+    """:func:`affine_matrix` in float64 (what ``affine`` warps with: float64 gradients stay exact)."""
+    check_count(batch, "batch", 0)
     dev = _device(device)
     f64 = torch.float64
     angle = per_sample(angle, batch, "angle", dev, f64)
@@ -102,11 +123,13 @@ def affine_matrix(
     m[:, :2, :2] = lin
     # p' = lin (p - center) + center + translate
     m[:, :2, 2] = center + translate - (lin @ center[:, :, None])[:, :, 0]
-    return m.float()
+    return m
 
 
 def hflip_matrix(batch: int, width: int, device=None) -> torch.Tensor:
     """Forward ``(batch, 3, 3)`` float32 matrices of a horizontal flip: ``x -> width - 1 - x``."""
+    check_count(batch, "batch", 0)
+    check_count(width, "width", 1)
     m = _eye(batch, _device(device))
     m[:, 0, 0] = -1
     m[:, 0, 2] = width - 1
@@ -115,6 +138,8 @@ def hflip_matrix(batch: int, width: int, device=None) -> torch.Tensor:
 
 def vflip_matrix(batch: int, height: int, device=None) -> torch.Tensor:
     """Forward ``(batch, 3, 3)`` float32 matrices of a vertical flip: ``y -> height - 1 - y``."""
+    check_count(batch, "batch", 0)
+    check_count(height, "height", 1)
     m = _eye(batch, _device(device))
     m[:, 1, 1] = -1
     m[:, 1, 2] = height - 1
@@ -129,6 +154,11 @@ def resized_crop_matrix(batch: int, boxes, size, device=None) -> torch.Tensor:
     edges ``-1/2 .. W_out - 1/2``. Output pixel ``j`` samples ``x0 + (j + 1/2) (x1 - x0) / W_out - 1/2``:
     the mapping of ``F.interpolate(crop, size, align_corners=False)``.
     """
+    return _resized_crop64(batch, boxes, size, device).float()
+
+
+def _resized_crop64(batch, boxes, size, device) -> torch.Tensor:
+    check_count(batch, "batch", 0)
     dev = _device(device)
     h_out, w_out = _size(size, "size")
     _check_boxes(boxes)
@@ -140,7 +170,7 @@ def resized_crop_matrix(batch: int, boxes, size, device=None) -> torch.Tensor:
     m[:, 1, 1] = sy
     m[:, 0, 2] = (0.5 - box[:, 0]) * sx - 0.5
     m[:, 1, 2] = (0.5 - box[:, 1]) * sy - 0.5
-    return m.float()
+    return m
 
 
 # ------------------------------------------------------------------------------------------- warping
@@ -180,9 +210,15 @@ def _warp_forward(x, matrix, size, interpolation, fill_mode, fill_bc) -> torch.T
     x: ``(B, C, H, W)`` batch; matrix: forward ``(2, 3)`` / ``(3, 3)`` / ``(B, 2, 3)`` / ``(B, 3, 3)``
     floating, any device (moved without a sync); size: ``(H_out, W_out)`` ints; fill_bc: float32
     ``(B, C)`` in the image's range (``parse_fill``); the names are already checked.
+    A result that must carry autograd (``wants_grad``) takes the differentiable formulation
+    (``gpuaug.functional._autograd.warp``) on every device; otherwise the ``warp`` primitive, without
+    autograd.
     """
     inv = _invert(_as_matrix(matrix, x.shape[0], x.device))
-    return backend.op("warp", x)(x, inv, tuple(size), interpolation, fill_mode, fill_bc)
+    if wants_grad(x, inv, fill_bc):
+        return autograd.warp(x, inv, tuple(size), interpolation, fill_mode, fill_bc)
+    with torch.no_grad():
+        return backend.op("warp", x)(x, inv.float(), tuple(size), interpolation, fill_mode, fill_bc)
 
 
 def affine(
@@ -202,16 +238,21 @@ def affine(
 
     ``center`` is in pixel-centre coordinates, default the image centre ``((W-1)/2, (H-1)/2)``;
     torchvision's ``center=(cx, cy)`` (pixel-corner coordinates) is ``(cx - 0.5, cy - 0.5)`` here.
-    Each parameter is a number / pair or a per-sample tensor ``(B,)`` / ``(B, 2)``. ``scale`` must be
-    > 0 (checked for numbers and CPU tensors).
+    Each parameter is a number / pair or a per-sample tensor ``(B,)`` / ``(B, 2)``, finite. ``scale`` must
+    be > 0 (checked for numbers and CPU tensors).
     """
+    return _affine(img, angle, translate, scale, shear, center, interpolation, fill_mode, fill)
+
+
+def _affine(img, angle=0.0, translate=(0.0, 0.0), scale=1.0, shear=(0.0, 0.0), center=None,
+            interpolation="bilinear", fill_mode="constant", fill=0, scale_name="scale"):
     x, _ = as_batch(img)
     b, _, h, w = x.shape
     _check_names(interpolation, fill_mode)
-    _check_positive(scale, "scale")
+    check_positive(scale, scale_name)
     if center is None:
         center = ((w - 1) / 2, (h - 1) / 2)
-    m = affine_matrix(b, angle, translate, scale, shear, center, x.device)
+    m = _affine64(b, angle, translate, scale, shear, center, x.device)
     return warp_affine(img, m, None, interpolation, fill_mode, fill)
 
 
@@ -230,21 +271,31 @@ def translate(img, translate, interpolation="bilinear", fill_mode="constant", fi
 
 def shear_x(img, angle, center=None, interpolation="bilinear", fill_mode="constant", fill=0):
     """Shear along x by ``angle`` degrees about ``center``: ``x' = x - tan(angle) (y - cy)`` (torchvision's
-    sign)."""
+    sign). ``angle``: a number or a tensor broadcasting to ``(B,)``."""
+    _one_per_sample(img, angle, "angle")
     return affine(img, shear=_stack_pair(angle, 0.0), center=center, interpolation=interpolation,
                   fill_mode=fill_mode, fill=fill)
 
 
 def shear_y(img, angle, center=None, interpolation="bilinear", fill_mode="constant", fill=0):
     """Shear along y by ``angle`` degrees about ``center`` (torchvision's ``shear=(0, angle)``)."""
+    _one_per_sample(img, angle, "angle")
     return affine(img, shear=_stack_pair(0.0, angle), center=center, interpolation=interpolation,
                   fill_mode=fill_mode, fill=fill)
 
 
 def scale(img, factor, center=None, interpolation="bilinear", fill_mode="constant", fill=0):
-    """Zoom by ``factor`` (> 1 enlarges) about ``center`` (default the image centre), keeping the size."""
-    return affine(img, scale=factor, center=center, interpolation=interpolation, fill_mode=fill_mode,
-                  fill=fill)
+    """Zoom by ``factor`` (> 0; > 1 enlarges) about ``center`` (default the image centre), keeping the
+    size."""
+    _one_per_sample(img, factor, "factor")
+    return _affine(img, scale=factor, center=center, interpolation=interpolation, fill_mode=fill_mode,
+                   fill=fill, scale_name="factor")
+
+
+def _one_per_sample(img, value, name: str) -> None:
+    """A wrapper's own parameter checked under its own name (type, shape ``(B,)``, finite)."""
+    x, _ = as_batch(img)
+    per_sample(value, x.shape[0], name, x.device, torch.float64)
 
 
 def hflip(img: torch.Tensor) -> torch.Tensor:
@@ -272,7 +323,7 @@ def resized_crop(img, boxes, size, interpolation="bilinear", fill_mode="constant
     x, _ = as_batch(img)
     _check_names(interpolation, fill_mode)
     out_size = _size(size, "size")
-    m = resized_crop_matrix(x.shape[0], boxes, out_size, x.device)
+    m = _resized_crop64(x.shape[0], boxes, out_size, x.device)
     return warp_affine(img, m, out_size, interpolation, fill_mode, fill)
 
 
@@ -286,8 +337,12 @@ def warp_masks(masks: torch.Tensor, matrix, size, fill_mode: str = "constant", m
     matrix: (B, 3, 3) / (B, 2, 3) forward; size: (H_out, W_out). Returns masks of that size and dtype."""
     if not isinstance(masks, torch.Tensor):
         raise TypeError(f"masks must be a torch.Tensor, got {type(masks).__name__}")
+    if masks.is_complex():
+        raise TypeError(f"masks must be an integer, bool or floating tensor, got dtype {masks.dtype}")
     if masks.dim() not in (3, 4):
         raise ValueError(f"masks must be (B, H, W) or (B, K, H, W), got shape {tuple(masks.shape)}")
+    check_real(mask_fill, "mask_fill")
+    check_finite(mask_fill, "mask_fill")
     m4 = masks if masks.dim() == 4 else masks.unsqueeze(1)
     b, k, h, w = m4.shape
     m = _as_matrix(matrix, b, masks.device)
@@ -310,6 +365,7 @@ def warp_boxes(boxes: torch.Tensor, matrix, size) -> torch.Tensor:
     ((B, 3, 3) / (B, 2, 3)): the enclosing box of the 4 moved corners, clipped to ``size`` (H_out, W_out)."""
     if not isinstance(boxes, torch.Tensor) or boxes.dim() != 3 or boxes.shape[-1] != 4:
         raise ValueError(f"boxes must be a (B, K, 4) tensor, got {getattr(boxes, 'shape', boxes)!r}")
+    check_real(boxes, "boxes")
     bx = boxes.to(torch.float32) - 0.5  # box edges in pixel-centre coordinates
     x0, y0, x1, y1 = bx.unbind(-1)
     cx = torch.stack([x0, x1, x1, x0], -1)
@@ -331,6 +387,7 @@ def warp_keypoints(keypoints: torch.Tensor, matrix) -> torch.Tensor:
         raise ValueError(
             f"keypoints must be a (B, K, 2) tensor, got {getattr(keypoints, 'shape', keypoints)!r}"
         )
+    check_real(keypoints, "keypoints")
     mm = _as_matrix(matrix, keypoints.shape[0], keypoints.device).float()
     p = keypoints.to(torch.float32)
     out = p @ mm[:, :2, :2].transpose(1, 2) + mm[:, None, :2, 2]
@@ -351,7 +408,7 @@ def _size(size, name: str) -> tuple[int, int]:
     if isinstance(size, Integral) and not isinstance(size, bool):
         size = (size, size)
     if (
-        not isinstance(size, Sequence)
+        not is_sequence(size)
         or len(size) != 2
         or not all(isinstance(s, Integral) and not isinstance(s, bool) for s in size)
     ):
@@ -381,19 +438,6 @@ def _stack_pair(a, b):
     return torch.stack((t, zero) if first else (zero, t), -1)
 
 
-def _check_positive(value, name: str) -> None:
-    if isinstance(value, torch.Tensor):
-        if not readable(value) or value.dtype == torch.bool or value.is_complex():
-            return  # CUDA tensors are not read (no sync); bad dtypes are reported by per_sample
-        bad = bool((~(value > 0)).any())
-    elif isinstance(value, Real) and not isinstance(value, bool):
-        bad = not value > 0
-    else:
-        return
-    if bad:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-
-
 def _check_boxes(boxes) -> None:
     """x1 > x0 and y1 > y0 for sequences and CPU tensors (CUDA tensors are not read: no sync)."""
     if isinstance(boxes, torch.Tensor):
@@ -408,7 +452,7 @@ def _check_boxes(boxes) -> None:
     else:
         return
     if bad:
-        raise ValueError(f"boxes must have x1 > x0 and y1 > y0 (x0, y0, x1, y1), got {boxes!r}")
+        raise ValueError(f"boxes must have x1 > x0 and y1 > y0 (x0, y0, x1, y1), got {_show(boxes)}")
 
 
 def _as_matrix(matrix, batch: int, device: torch.device) -> torch.Tensor:
@@ -429,12 +473,13 @@ def _as_matrix(matrix, batch: int, device: torch.device) -> torch.Tensor:
         raise ValueError(
             f"matrix must have shape (2, 3), (3, 3), ({batch}, 2, 3) or ({batch}, 3, 3), got {shape}"
         )
+    check_finite(matrix, "matrix")
     m = matrix.to(device=device, non_blocking=True).to(torch.float64)
     return m[..., :2, :].expand(batch, 2, 3)
 
 
 def _invert(m: torch.Tensor) -> torch.Tensor:
-    """float32 ``(B, 2, 3)`` inverse of forward affines ``m`` (float64), in closed form: batched, no
+    """float64 ``(B, 2, 3)`` inverse of forward affines ``m`` (float64), in closed form: batched, no
     host sync (``torch.linalg.inv`` checks for singular input). Non-finite results become a map to
     (-2, -2)."""
     a, b, c = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
@@ -447,4 +492,4 @@ def _invert(m: torch.Tensor) -> torch.Tensor:
     outside = torch.zeros_like(inv[:1])
     outside[..., 2] = -2.0  # a scalar fill: no host-to-device copy
     ok = torch.isfinite(inv).all(dim=(1, 2), keepdim=True)
-    return torch.where(ok, inv, outside).float()
+    return torch.where(ok, inv, outside)

@@ -21,7 +21,17 @@ from collections.abc import Sequence
 import torch
 
 from gpuaug import backend
-from gpuaug._checks import as_batch, check_range, max_value, memory_format_of, per_sample
+from gpuaug._checks import (
+    _show,
+    as_batch,
+    check_range,
+    is_sequence,
+    max_value,
+    memory_format_of,
+    per_sample,
+    readable,
+    wants_grad,
+)
 from gpuaug._torch._common import take
 from gpuaug._torch.lut import (  # the value formulas and table builders (re-exported)
     autocontrast_lut,
@@ -41,6 +51,7 @@ from gpuaug._torch.lut import (  # the value formulas and table builders (re-exp
     solarize_lut,
     stretch_fn,
 )
+from gpuaug.functional import _autograd as autograd
 
 __all__ = [
     "STEPS",
@@ -63,11 +74,20 @@ __all__ = [
 
 
 def check_param(op: str, name: str, value, dtype: torch.dtype) -> None:
+    """Type (a real number, sequence or tensor: ``TypeError``), finiteness and range (``ValueError``) of a
+    pointwise op's parameter, for numbers and :func:`readable` tensors."""
     mx = max_value(dtype)
+    if value is None:
+        raise TypeError(f"{name} must be a number or a tensor ({op} needs it), got None")
     if op == "posterize":
         check_range(value, 0, 8, name, "(bits to keep; 0 keeps none: black, as PIL)")
-        if not isinstance(value, torch.Tensor) and float(value) != int(value):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
+        if isinstance(value, torch.Tensor):
+            bad = (value.is_floating_point() and readable(value) and value.numel()
+                   and bool((value != value.round()).any()))
+        else:
+            bad = any(float(v) != int(v) for v in (value if is_sequence(value) else (value,)))
+        if bad:
+            raise ValueError(f"{name} must hold integers (bits to keep), got {_show(value)}")
     elif name == "threshold":
         # up to 256 levels: PIL's "nothing is >= 256", timm's Solarize at magnitude 10
         check_range(value, 0, mx * 256 / 255, name, "(the image's value range, or 256 levels: no-op)")
@@ -95,7 +115,7 @@ def _step_params(name: str, params, b: int, device, dtype) -> list[torch.Tensor]
     names = STEPS[name]
     if not names:
         return []
-    if params is None or isinstance(params, torch.Tensor) or not isinstance(params, Sequence):
+    if params is None or isinstance(params, torch.Tensor) or not is_sequence(params):
         params = [params]
     params = list(params)
     if len(params) > len(names):
@@ -103,11 +123,10 @@ def _step_params(name: str, params, b: int, device, dtype) -> list[torch.Tensor]
     if name == "solarize_add" and len(params) == 1:
         params.append(128 * max_value(dtype) / 255)  # AutoAugment's threshold 128 (128/255 for floats)
     out = []
+    dt = torch.float64 if dtype == torch.float64 else torch.float32  # float64: exact gradients
     for pname, value in zip(names, params):
-        if value is None:
-            raise ValueError(f"{name} needs its parameter {pname!r}")
         check_param(name, pname, value, dtype)
-        out.append(per_sample(value, b, pname, device))
+        out.append(per_sample(value, b, pname, device, dt, finite=False))  # check_param: finite
     return out
 
 
@@ -132,6 +151,8 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
     for step in steps:
         if not isinstance(step, Sequence) or len(step) not in (2, 3):
             raise ValueError(f"steps must hold (op, params, apply) tuples, got {step!r}")
+        if not isinstance(step[0], str):
+            raise TypeError(f"steps: the op of a step must be a string, got {step[0]!r}")
         name, params = _ALIASES.get(step[0], step[0]), step[1]
         mask = step[2] if len(step) == 3 else None
         if name not in STEPS:
@@ -140,12 +161,23 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
         if mask is not None:
             if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
                 raise TypeError(f"apply mask of {name} must be a bool tensor")
-            mask = mask.to(device, non_blocking=True).expand(b)
+            if mask.dim() > 1 or (mask.numel() != 1 and mask.numel() != b):
+                raise ValueError(f"apply mask of {name} must have shape ({b},) (one per sample), got shape "
+                                 f"{tuple(mask.shape)}")
+            mask = mask.to(device, non_blocking=True).reshape(-1).expand(b)
         parsed.append((name, values, mask))
     if batch.shape[0] == 0 or not parsed:
         return restore(batch.clone(memory_format=torch.preserve_format))
     if batch.dtype != torch.uint8:
-        return restore(_float_chain(batch, parsed))
+        grad = wants_grad(batch, *(v for _, values, _ in parsed for v in values))
+        return restore(_float_chain(batch, parsed, grad))
+    with torch.no_grad():  # tables: a parameter that requires grad gives a uint8 result, no gradient
+        return restore(_uint8_chain(batch, parsed))
+
+
+def _uint8_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
+    b, c = batch.shape[:2]
+    device = batch.device
 
     total = None  # the table so far; None = identity
     hist0 = None  # histogram of the input, computed at most once
@@ -182,8 +214,7 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
         if mask is not None:
             lut = torch.where(mask.view(-1, 1, 1), lut, identity_lut(b, lut.shape[1], device))
         total = lut if total is None else compose(total, lut)
-    out = backend.op("apply_lut", batch)(batch, total)
-    return restore(out)
+    return backend.op("apply_lut", batch)(batch, total)
 
 
 def _rows_needing(parsed, names, batch: torch.Tensor) -> torch.Tensor | None:
@@ -273,9 +304,19 @@ def float_step(name: str, x: torch.Tensor, values: list[torch.Tensor]) -> torch.
     return y.to(x.dtype)
 
 
-def _float_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
+def _float_chain(batch: torch.Tensor, parsed, grad: bool) -> torch.Tensor:
+    """The steps one by one; ``grad``: differentiably (``gpuaug.functional._autograd.pointwise_step``; the
+    quantizing posterize and equalize with a zero gradient)."""
     x = batch
     for name, values, mask in parsed:
-        y = float_step(name, x, values)
+        if grad:
+            y = autograd.pointwise_step(name, x, values)
+            if y is None:
+                with torch.no_grad():
+                    y = float_step(name, x, values)
+                y = autograd.piecewise_constant(y, x)
+        else:
+            with torch.no_grad():
+                y = float_step(name, x, values)
         x = y if mask is None else torch.where(mask.view(-1, 1, 1, 1), y, x)
     return x.contiguous(memory_format=memory_format_of(batch))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import torch
 
 from gpuaug import backend
+from gpuaug._checks import wants_grad
 from gpuaug._torch._common import put, take
 
 __all__ = ["host_path", "on_samples"]
@@ -32,10 +33,13 @@ def on_samples(
 
     Returns ``(result, owned)``: ``owned`` tells whether ``result`` is a buffer of the caller's that may be
     written in place (pass it back in; ``img`` itself is never written unless ``owned`` was True).
-    Off the host path (CUDA, or backend ``triton``): ``fn(img, None)``. On the host path, where reading the
-    mask costs nothing, only the selected samples are computed and copied back into one working buffer.
+    Off the host path (CUDA, or backend ``triton``), and where ``img`` requires grad: ``fn(img, None)``.
+    On the host path, where reading the mask costs nothing, only the selected samples are computed and
+    copied back into one working buffer.
     """
-    if not backend.host_path(img):
+    if not backend.host_path(img) or wants_grad(img):
+        # (a result that carries autograd: the whole batch, as sample gathers through byte views and
+        # in-place copies into a working buffer would cut the graph)
         return fn(img, None), True
     idx = mask.nonzero()[:, 0]
     n = idx.numel()

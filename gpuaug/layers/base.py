@@ -55,9 +55,12 @@ def check_bool(value, name: str) -> bool:
     return value
 
 
-def check_number(value, name: str, lo: float = -math.inf, hi: float = math.inf) -> float:
+def check_number(value, name: str, lo: float = -math.inf, hi: float = math.inf, finite: bool = True) -> float:
+    """A real number in ``[lo, hi]``; finite unless ``finite=False`` (NaN is always refused)."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if finite and not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
     if not lo <= float(value) <= hi:
         raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
     return float(value)
@@ -79,19 +82,23 @@ def to_range(
     hi: float = math.inf,
 ) -> tuple[float, float]:
     """torchvision's range arguments: ``x`` means ``(center - x, center + x)`` (``(-x, x)`` without a
-    centre), a pair ``(a, b)`` is taken as is. Both ends must lie in ``[lo, hi]`` and ``a <= b``."""
+    centre), a pair ``(a, b)`` is taken as is. Both ends must be finite, lie in ``[lo, hi]`` and
+    ``a <= b``."""
     if isinstance(value, Real) and not isinstance(value, bool):
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be finite, got {value!r}")
         if value < 0:
             raise ValueError(f"{name} must be non-negative when a single number, got {value!r}")
         c = 0.0 if center is None else center
         pair = (c - float(value), c + float(value))
     elif (
-        isinstance(value, Sequence)
-        and not isinstance(value, str)
+        _checks.is_sequence(value)
         and len(value) == 2
         and all(isinstance(v, Real) and not isinstance(v, bool) for v in value)
     ):
         pair = (float(value[0]), float(value[1]))
+        if not all(math.isfinite(v) for v in pair):
+            raise ValueError(f"{name} must be finite, got {value!r}")
     else:
         raise TypeError(f"{name} must be a number or a pair of numbers, got {value!r}")
     if pair[0] > pair[1]:
@@ -105,8 +112,7 @@ def check_size(value, name: str = "size") -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
     if (
-        not isinstance(value, Sequence)
-        or isinstance(value, str)
+        not _checks.is_sequence(value)
         or len(value) != 2
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     ):
@@ -157,6 +163,8 @@ class Sampler:
                  block: torch.Tensor | None = None):
         _check_device(generator, device)
         self.generator, self.n, self.device = generator, n, device
+        # no ``generator=None`` argument: torch.compile cannot trace torch.rand(symbolic size, generator=None)
+        self._gen = {} if generator is None else {"generator": generator}
         self.block, self.cursor = block, 0
 
     def _columns(self, *tail: int) -> torch.Tensor:
@@ -169,7 +177,7 @@ class Sampler:
 
     def uniform(self, lo: float, hi: float, *tail: int) -> torch.Tensor:
         if self.block is None:
-            u = torch.rand((self.n, *tail), generator=self.generator, device=self.device)
+            u = torch.rand((self.n, *tail), device=self.device, **self._gen)
         else:
             u = self._columns(*tail)
         return u * (hi - lo) + lo if (lo, hi) != (0.0, 1.0) else u
@@ -177,7 +185,7 @@ class Sampler:
     def randint(self, lo: int, hi: int, *tail: int) -> torch.Tensor:
         """Integers in ``[lo, hi)``."""
         if self.block is None:
-            return torch.randint(lo, hi, (self.n, *tail), generator=self.generator, device=self.device)
+            return torch.randint(lo, hi, (self.n, *tail), device=self.device, **self._gen)
         return (self._columns(*tail) * (hi - lo)).floor().to(torch.int64).clamp_max(hi - lo - 1) + lo
 
     def bernoulli(self, p: float, *tail: int) -> torch.Tensor:
@@ -189,7 +197,7 @@ class Sampler:
 
     def normal(self, *tail: int) -> torch.Tensor:
         if self.block is None:
-            return torch.randn((self.n, *tail), generator=self.generator, device=self.device)
+            return torch.randn((self.n, *tail), device=self.device, **self._gen)
         u1, u2 = self._columns(*tail), self._columns(*tail)
         return torch.sqrt(-2.0 * torch.log(u1.clamp_min(1e-30))) * torch.cos((2.0 * math.pi) * u2)
 

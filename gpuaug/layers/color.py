@@ -16,6 +16,7 @@ from numbers import Real
 import torch
 
 from gpuaug import functional as F
+from gpuaug._checks import check_range, max_value
 from gpuaug.layers.base import RandomLayer, Sampler, check_int, check_number, to_range
 
 
@@ -24,6 +25,8 @@ def _factor_range(value, name: str, center: float = 1.0, bound: float = math.inf
     if value is None:
         return None
     if isinstance(value, Real) and not isinstance(value, bool):
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be finite, got {value!r}")
         if value < 0:
             raise ValueError(f"{name} must be non-negative, got {value!r}")
         lo, hi = center - float(value), center + float(value)
@@ -115,7 +118,8 @@ class RandomPosterize(_Pointwise):
         return {"bits": s.randint(self.bits[0], self.bits[1] + 1).to(torch.float32)}
 
     def lut_steps(self, params, img):
-        return [("posterize", _gated(params["apply"], params["bits"], 8.0), None)]
+        # the apply mask, not 8 bits where not selected: on floats 8 bits still quantizes to 256 levels
+        return [("posterize", params["bits"], params["apply"])]
 
 
 class RandomSolarize(_Pointwise):
@@ -138,6 +142,8 @@ class RandomSolarize(_Pointwise):
         return {"threshold": s.uniform(*self.threshold)}
 
     def lut_steps(self, params, img):
+        # the range against the image's dtype, on the constructor's numbers: on every device, no sync
+        check_range(self.threshold, 0.0, max_value(img.dtype), "threshold", "(the image's value range)")
         return [("solarize", params["threshold"], params["apply"])]
 
 
@@ -323,13 +329,13 @@ class Normalize(RandomLayer):
 
 def _channel_values(value, name):
     if isinstance(value, Real) and not isinstance(value, bool):
-        return [float(value)]
+        return [check_number(value, name)]
     if (
         isinstance(value, (list, tuple))
         and len(value) in (1, 3)
         and all(isinstance(v, Real) and not isinstance(v, bool) for v in value)
     ):
-        return [float(v) for v in value]
+        return [check_number(v, name) for v in value]  # finite
     raise TypeError(f"{name} must be a number or a sequence of 1 or 3 numbers, got {value!r}")
 
 

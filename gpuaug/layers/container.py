@@ -22,7 +22,7 @@ import torch
 
 from gpuaug import _checks
 from gpuaug.layers import geometric as geo
-from gpuaug.layers.base import RandomLayer, Sampler, gate
+from gpuaug.layers.base import RandomLayer, Sampler, check_number, gate
 
 
 def out_shape(layer: RandomLayer, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -206,7 +206,8 @@ class RandomChoice(_Container):
         else:
             if not isinstance(p, Sequence) or isinstance(p, str) or len(p) != n:
                 raise ValueError(f"p must be a sequence of {n} weights (one per transform), got {p!r}")
-            if any(isinstance(v, bool) or float(v) < 0 for v in p) or sum(float(v) for v in p) <= 0:
+            p = [check_number(v, "p", 0.0) for v in p]  # numbers, finite, non-negative
+            if sum(p) <= 0:
                 raise ValueError(f"p must be non-negative weights with a positive sum, got {p!r}")
             total = sum(float(v) for v in p)
             weights = [float(v) / total for v in p]

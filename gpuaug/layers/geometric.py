@@ -63,17 +63,28 @@ def _check_choice(value, name: str, choices) -> str:
     return value
 
 
+def _check_center(center):
+    if center is None:
+        return None
+    if (not isinstance(center, (list, tuple)) or len(center) != 2
+            or not all(isinstance(v, Real) and not isinstance(v, bool) for v in center)):
+        raise TypeError(f"center must be a pair of numbers (x, y), got {center!r}")
+    return (check_number(center[0], "center"), check_number(center[1], "center"))
+
+
 def _check_fill(fill):
+    """A number, a sequence of 1 or 3 numbers (finite: the range depends on the image's dtype and is
+    checked at the call), or a tensor (checked at the call)."""
     if fill is None:
         return 0
     if isinstance(fill, bool):
         raise TypeError("fill must be a number or a sequence of numbers, got bool")
     if isinstance(fill, Real):
-        return float(fill)
+        return check_number(fill, "fill")
     if isinstance(fill, (list, tuple)) and all(isinstance(v, Real) and not isinstance(v, bool) for v in fill):
         if len(fill) not in (1, 3):
             raise ValueError(f"fill must have 1 or 3 values (one per channel), got {len(fill)}")
-        return [float(v) for v in fill]
+        return [check_number(v, "fill") for v in fill]
     if isinstance(fill, torch.Tensor):
         return fill
     raise TypeError(f"fill must be a number or a sequence of numbers, got {type(fill).__name__}")
@@ -185,9 +196,7 @@ class RandomAffine(_Geometric):
             self.shear = to_range(shear[:2], "shear") + to_range(shear[2:], "shear")
         else:
             self.shear = to_range(shear, "shear") + (0.0, 0.0)
-        if center is not None and (not isinstance(center, (list, tuple)) or len(center) != 2):
-            raise TypeError(f"center must be a pair (x, y), got {center!r}")
-        self.center = None if center is None else (float(center[0]), float(center[1]))
+        self.center = _check_center(center)
 
     def _args(self):
         return {
@@ -247,9 +256,7 @@ class RandomRotation(_Geometric):
             interpolation, fill_mode, fill, mask_fill, p=p, generator=generator, same_on_batch=same_on_batch
         )
         self.degrees = to_range(degrees, "degrees")
-        if center is not None and (not isinstance(center, (list, tuple)) or len(center) != 2):
-            raise TypeError(f"center must be a pair (x, y), got {center!r}")
-        self.center = None if center is None else (float(center[0]), float(center[1]))
+        self.center = _check_center(center)
 
     def _args(self):
         return {"degrees": self.degrees, "center": self.center, **self._warp_args()}

@@ -16,13 +16,19 @@ from __future__ import annotations
 import torch
 
 from gpuaug import functional as F
+from gpuaug._checks import readable
 from gpuaug.layers.base import RandomLayer, Sampler, check_int, check_number
 
 PARTNERS = ("roll", "flip", "perm")
 
 
 def soft_labels(labels: torch.Tensor, num_classes: int | None, batch: int, smoothing: float) -> torch.Tensor:
-    """Labels as float32 (B, num_classes), smoothed: on = 1 - s + s/K, off = s/K (timm)."""
+    """Labels as float32 (B, num_classes), smoothed: on = 1 - s + s/K, off = s/K (timm).
+
+    Class ids outside ``[0, num_classes)`` are a ``ValueError`` naming ``labels`` where the tensor is
+    readable (``gpuaug._checks.readable``: CPU tensors on the host path). Elsewhere (CUDA; backend
+    "triton"; under torch.compile) they are not read, which would synchronise: the row of such a sample
+    is NaN (no device-side assert), so the loss turns NaN instead of training on a wrong label."""
     if not isinstance(labels, torch.Tensor):
         raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
     if labels.dim() == 1 and not labels.is_floating_point() and labels.dtype != torch.bool:
@@ -32,7 +38,13 @@ def soft_labels(labels: torch.Tensor, num_classes: int | None, batch: int, smoot
             raise ValueError(
                 f"labels must have one entry per sample ({batch}), got shape {tuple(labels.shape)}"
             )
-        y = torch.nn.functional.one_hot(labels.long(), num_classes).to(torch.float32)
+        if readable(labels) and labels.numel() and bool(((labels < 0) | (labels >= num_classes)).any()):
+            raise ValueError(f"labels must be class ids in [0, {num_classes - 1}] (num_classes = "
+                             f"{num_classes}), got values in [{int(labels.min())}, {int(labels.max())}]")
+        ids = labels.long()
+        classes = torch.arange(num_classes, device=labels.device)
+        y = (ids[:, None] == classes).to(torch.float32)  # one_hot without its host sync / device assert
+        y = torch.where(((ids >= 0) & (ids < num_classes))[:, None], y, float("nan"))
     elif labels.dim() == 2 and labels.is_floating_point():
         if labels.shape[0] != batch or (num_classes is not None and labels.shape[1] != num_classes):
             raise ValueError(

@@ -180,7 +180,10 @@ def parse_policy(policy: str, mean=None):
     try:
         return from_string(p, **kwargs)
     except ValueError as e:
-        raise ValueError(f"policy {policy!r}: {e} (examples: rand-m9-n2-mstd0.5, trivial, "
+        why = str(e)
+        for named in (f"spec {p!r}: ", f"spec {policy!r}: ", f"policy {p!r}: ", f"policy {policy!r}: "):
+            why = why.removeprefix(named)
+        raise ValueError(f"policy {policy!r}: {why} (examples: rand-m9-n2-mstd0.5, trivial, "
                          "autoaugment-imagenet, none)") from None
 
 

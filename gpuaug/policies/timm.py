@@ -63,7 +63,7 @@ class TimmRandAugment(Policy):
         super().__init__(ops, R.TIMM, interpolation, fill, fill_mode, p, generator, same_on_batch)
         self.num_ops = check_int(num_ops, "num_ops", 0, 64)
         self.magnitude = check_number(magnitude, "magnitude", 0.0)
-        self.magnitude_std = check_number(magnitude_std, "magnitude_std", 0.0)
+        self.magnitude_std = check_number(magnitude_std, "magnitude_std", 0.0, finite=False)  # inf: uniform
         mmax = magnitude_max
         self.magnitude_max = None if mmax is None else check_number(mmax, "magnitude_max", 0.0)
         self.op_prob = check_number(op_prob, "op_prob", 0.0, 1.0)
@@ -128,7 +128,7 @@ class TimmAugMix(Policy):
         self.alpha = check_number(alpha, "alpha", 0.0)
         if not 0 < self.alpha < math.inf:
             raise ValueError(f"alpha must be positive and finite, got {alpha!r}")
-        self.magnitude_std = check_number(magnitude_std, "magnitude_std", 0.0)
+        self.magnitude_std = check_number(magnitude_std, "magnitude_std", 0.0, finite=False)  # inf: uniform
 
     def _args(self):
         return {

@@ -46,7 +46,7 @@ class RandAugment(Policy):
         self.num_ops = check_int(num_ops, "num_ops", 0, 64)
         self.num_magnitude_bins = check_int(num_magnitude_bins, "num_magnitude_bins", 2)
         self.magnitude = check_number(magnitude, "magnitude", 0, self.num_magnitude_bins - 1)
-        self.magnitude_std = check_number(magnitude_std, "magnitude_std", 0.0)
+        self.magnitude_std = check_number(magnitude_std, "magnitude_std", 0.0, finite=False)  # inf: uniform
         mm = self.num_magnitude_bins - 1 if magnitude_max is None else magnitude_max
         self.magnitude_max = check_number(mm, "magnitude_max", 0, self.num_magnitude_bins - 1)
         self._mmax_given = magnitude_max
