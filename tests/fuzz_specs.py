@@ -213,7 +213,7 @@ def box(draw, img, integer=False):
 
 
 def warp_names(draw):
-    interp, b1 = choose(draw, "interpolation", list(F.INTERPOLATIONS), "bicubic")
+    interp, b1 = choose(draw, "interpolation", list(F.INTERPOLATIONS), "lanczos")
     mode, b2 = choose(draw, "fill_mode", list(F.FILL_MODES), "zeros")
     return interp, mode, first_bad(b1, b2)
 

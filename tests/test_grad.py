@@ -216,7 +216,6 @@ def _layers():
     }
 
 
-POLICIES = ("RandAugment", "TrivialAugmentWide", "AutoAugment", "AugMix")
 
 
 @pytest.mark.parametrize("name", list(_layers()))
@@ -228,18 +227,12 @@ def test_layers_and_policies_keep_grad_fn(name):
     assert y.grad_fn is not None, name
     (g,) = torch.autograd.grad((y.float() * torch.rand_like(y.float())).sum(), x)
     assert torch.isfinite(g).all()
-    if name not in POLICIES:
-        # (the policies run posterize with 8 bits on the samples that did not choose it, which quantizes
-        # floats to 256 levels, a zero gradient: issue #11 item 3, float quantization in policies)
-        assert g.abs().sum() > 0
-    if name not in POLICIES:
-        # the same draw on a plain tensor: the same values (the fast path). (Not for the policies: on the
-        # host path their fast path runs pointwise ops only on the samples that chose one, the
-        # differentiable path the whole batch with identity parameters, and on floats posterize's identity,
-        # 8 bits, quantizes: item 3 of issue #11.)
-        torch.manual_seed(3)
-        ref = layer(x.detach())
-        assert torch.allclose(y.detach(), ref, atol=1e-5), (y.detach() - ref).abs().max()
+    assert g.abs().sum() > 0
+    # the same draw on a plain tensor: the same values (the fast path; a floating sample that did not
+    # draw posterize is not quantized, so the policies too)
+    torch.manual_seed(3)
+    ref = layer(x.detach())
+    assert torch.allclose(y.detach(), ref, atol=1e-5), (y.detach() - ref).abs().max()
 
 
 @pytest.mark.parametrize("name", ["CutMix", "MixUp", "MixUpCutMix"])

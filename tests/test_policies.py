@@ -412,3 +412,23 @@ def test_two_pointwise_slots_fused_equal_slot_by_slot_and_pil():
         )
         expect = pil_map(lambda im, a=a, b=b, ma=ma, mb=mb: pil_op(pil_op(im, a, ma), b, mb), x[i : i + 1])[0]
         assert (y[i].int() - expect.int()).abs().max() <= 3, (a, b)
+
+
+def test_float_samples_are_not_quantized_by_what_others_drew(batch):
+    """Issue 11 item 3: on floats off the 1/255 grid, a sample's result equals running its own ops alone,
+    whatever the other samples drew (posterize is a step only where a sample drew it)."""
+    x = (batch.repeat(3, 1, 1, 1).float() + 0.37) / 256.0  # no value on the 1/255 grid
+    policy = RandAugment(num_ops=2, magnitude=9, generator=gen(12))
+    params = policy.sample(x.shape)
+    posterize = list(policy.ops).index("Posterize")
+    y = policy.apply(x, params)
+    for i in range(x.shape[0]):
+        single = {k: v[i:i + 1] for k, v in params.items()}
+        torch.testing.assert_close(policy.apply(x[i:i + 1], single), y[i:i + 1], atol=0, rtol=0)
+    drew = ((params["ops"] == posterize) & params["active"]).any(1)
+    assert drew.any() and not drew.all()  # the case the test is about
+    # a sample that drew only Identity is exactly its input while its neighbour posterizes
+    params["ops"][0], params["ops"][1] = 0, posterize
+    params["active"][:2], params["apply"][:2] = True, True
+    y = policy.apply(x, params)
+    assert torch.equal(y[0], x[0]) and not torch.equal(y[1], x[1])

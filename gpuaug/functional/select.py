@@ -33,14 +33,18 @@ def on_samples(
 
     Returns ``(result, owned)``: ``owned`` tells whether ``result`` is a buffer of the caller's that may be
     written in place (pass it back in; ``img`` itself is never written unless ``owned`` was True).
-    Off the host path (CUDA, or backend ``triton``), and where ``img`` requires grad: ``fn(img, None)``.
+    Off the host path (CUDA, or backend ``triton``), and where ``img`` requires grad: ``fn(img, None)``
+    (floating images: then the unselected samples are taken back from ``img``, bit for bit).
     On the host path, where reading the mask costs nothing, only the selected samples are computed and
     copied back into one working buffer.
     """
     if not backend.host_path(img) or wants_grad(img):
         # (a result that carries autograd: the whole batch, as sample gathers through byte views and
         # in-place copies into a working buffer would cut the graph)
-        return fn(img, None), True
+        out = fn(img, None)
+        if img.is_floating_point():  # identity parameters are exact on uint8, within an ulp on floats
+            out = torch.where(mask.view(-1, *(1,) * (img.dim() - 1)), out, img)
+        return out, True
     idx = mask.nonzero()[:, 0]
     n = idx.numel()
     if n == 0:

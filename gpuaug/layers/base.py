@@ -436,7 +436,8 @@ class RandomLayer(nn.Module):
         from gpuaug import functional as F
         from gpuaug.plan import Plans, params_of
 
-        if not self.plannable or targets or img.dtype != torch.uint8 or F.host_path(img):
+        if (not self.plannable or targets or img.dtype != torch.uint8 or F.host_path(img)
+                or torch.compiler.is_compiling()):  # (compiled code traces the layers: no plan there)
             return None
         self._plans = self._plans or Plans()
         spec = self._plans.get(self, None, None, img, None)

@@ -138,7 +138,8 @@ class BatchHook(nn.Module):
     def _plan(self, x: torch.Tensor, y: torch.Tensor | None):
         """The compiled plan of this training batch, or ``None`` (eval, the CPU host path, nothing to do,
         or a pipeline a plan does not cover: ``plan_reason``)."""
-        if not self.training or F.host_path(x) or (self.augment is None and self.mix is None):
+        if (not self.training or F.host_path(x) or (self.augment is None and self.mix is None)
+                or torch.compiler.is_compiling()):
             return None
         if self._mean.shape[0] not in (1, x.shape[1]):
             return None  # (the eager conversion raises the error)

@@ -55,7 +55,7 @@ def _int(kv: dict, key: str, spec: str, default):
     if key not in kv:
         return default
     v = kv[key]
-    if v != int(v):
+    if not math.isfinite(v) or v != int(v):
         raise ValueError(f"policy {spec!r}: {key} must be an integer, got {v}")
     return int(v)
 
