@@ -86,16 +86,21 @@ def as_target(name: str, value):
     if name == "labels":
         return _as_labels(value)
     if name in ("boxes", "box_labels") and isinstance(value, (list, tuple)):
-        return [_as_tensor(v, name == "boxes") for v in value]
-    return _as_tensor(value, name in ("boxes", "keypoints"))
+        return [_as_tensor(v, name) for v in value]
+    return _as_tensor(value, name)
 
 
-def _as_tensor(value, coords: bool) -> torch.Tensor:
+def _as_tensor(value, name: str) -> torch.Tensor:
+    """A tensor as it is; an array as a tensor; a Python list of coordinates as float32 (an empty list of
+    boxes as (0, 4), of box labels as int64)."""
     if isinstance(value, torch.Tensor):
         return value
-    a = np.asarray(value, dtype=np.float32 if coords and not isinstance(value, np.ndarray) else None)
-    t = torch.as_tensor(a)
-    return t.reshape(0, 4) if coords and t.numel() == 0 and t.dim() == 1 else t
+    listed = not isinstance(value, np.ndarray)
+    coords = name in ("boxes", "keypoints")
+    a = np.asarray(value, dtype=np.float32 if coords and listed else None)
+    if listed and a.size == 0:
+        a = a.reshape(0, 4) if name == "boxes" else a.astype(np.int64)
+    return torch.from_numpy(a if a.flags.writeable else a.copy())  # (PIL's arrays are read-only)
 
 
 def map_tensors(fn, value):
