@@ -212,6 +212,21 @@ def test_device_loader_tuple_batches_still_plain():
         list(DeviceLoader([(x, torch.arange(4), torch.zeros(4, H, W))], device="cpu"))
 
 
+def test_device_loader_prefetch_step_carries_targets(monkeypatch):
+    """The CUDA prefetch path's per-batch step (pin, copy, augment), run on the CPU with the copy stubbed:
+    every target is copied with the images and the dict comes back whole."""
+    import gpuaug.loader.device as device
+
+    copied = []
+    monkeypatch.setattr(device, "_pinned_to", lambda t, dev: copied.append(t) or t)
+    batch = collate_uint8(_samples(4))
+    loader = DeviceLoader([], _hook(_geometric(5)), device="cpu")
+    out = loader._prepare(batch)
+    assert set(out) == set(batch) and out["id"] is batch["id"]
+    assert len(copied) == 1 + 1 + 1 + 4 + 4  # images, label, mask, boxes and box_labels per image
+    _check_square(_unnormalized(out["image"]), out["mask"], out["boxes"])
+
+
 # -------------------------------------------------------------------------- Hugging Face, Lightning
 
 

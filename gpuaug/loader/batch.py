@@ -24,7 +24,8 @@ import torch
 from gpuaug.layers.base import TARGETS, _check_labels, _check_targets
 from gpuaug.loader.collate import _as_labels
 
-__all__ = ["IMAGE_KEYS", "TARGET_KEYS", "split", "as_target", "check", "call_with", "tensors", "map_tensors"]
+__all__ = ["IMAGE_KEYS", "TARGET_KEYS", "as_target", "call_with", "check", "dict_keys", "map_tensors",
+           "split", "tensors"]
 
 IMAGE_KEYS = ("image", "pixel_values")
 #: target name -> the dict keys it may have in a batch

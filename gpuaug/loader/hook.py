@@ -152,8 +152,9 @@ class BatchHook(nn.Module):
         mixing = self.training and self.mix is not None
         if mixing and y is None and "masks" not in targets:
             raise ValueError("mix (CutMix/MixUp) needs labels: call hook(x, y)")
-        spec = self._plan(x, y) if targets.keys() <= {"labels"} else None
-        if spec is None and not targets.keys() <= {"labels"}:
+        plain = targets.keys() <= {"labels"}  # (compiled plans carry labels only)
+        spec = self._plan(x, y) if plain else None
+        if not plain and self.training:
             self._plans.reason = f"the batch has {', '.join(targets)}: plans carry labels only"
         if spec is not None:
             x, soft = F.run_plan(spec, x, y)
