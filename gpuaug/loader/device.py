@@ -82,7 +82,7 @@ class DeviceLoader:
         x = _pinned_to(as_uint8_batch(images, pin=True), self.device)
         targets = {k: B.map_tensors(lambda t: _pinned_to(t, self.device), B.as_target(k, v))
                    for k, v in targets.items()}
-        return rebuild(*self.hook.run(x, targets))
+        return self.hook(rebuild(x, targets))
 
     def _iter_cuda(self) -> Iterator:
         stream = torch.cuda.Stream(self.device)
