@@ -9,6 +9,11 @@ selected keeps its image and its (smoothed) label.
 
 CutMix's label weight of the partner is the exact pasted area fraction after clipping (timm's
 ``correct_lam``): the box is whole pixels and the weight is (box area) / (H * W).
+
+Masks (``masks=``, segmentation): CutMix pastes the partner's mask region exactly where it pastes its
+pixels (``functional.paste_masks``; labels are then optional). A blend of two label maps is none: MixUp,
+or a MixUpCutMix that may choose MixUp for a sample, given masks is a ``ValueError`` (decided from the
+settings, not the per-sample draws, which stay on the device).
 """
 
 from __future__ import annotations
