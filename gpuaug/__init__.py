@@ -33,6 +33,7 @@ from gpuaug.layers import (
     RandomSharpness,
     RandomSolarize,
     RandomVerticalFlip,
+    SanitizeBoxes,
 )
 from gpuaug.loader import AugmentingCollate, BatchHook, DeviceLoader, build_hook, capture_hook, collate_uint8
 from gpuaug.policies import (
@@ -61,4 +62,5 @@ __all__ = [
     "RandomSolarize", "RandomVerticalFlip", "TimmAugMix", "TimmRandAugment", "TrivialAugmentWide",
     "from_config", "from_string", "functional", "get_backend", "layers", "policies", "preview",
     "set_backend", "to_config", "to_yaml",
+    "SanitizeBoxes",
 ]

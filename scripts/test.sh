@@ -18,4 +18,4 @@ py="$here/.venv/bin/python"
 kernel_tests=(tests/test_kernels_{common,warp,lut,histogram,erase,color,normalize,pipeline}.py)
 TRITON_INTERPRET=1 GPUAUG_BACKEND=triton "$py" -m pytest -q -p no:cacheprovider "${kernel_tests[@]}" \
   tests/test_color.py tests/test_pointwise.py tests/test_geometry.py tests/test_layers.py tests/test_policies.py \
-  tests/test_profile.py tests/test_timm.py tests/test_plan.py
+  tests/test_profile.py tests/test_timm.py tests/test_plan.py tests/test_targets.py

@@ -203,11 +203,16 @@ def test_device_loader_batch_forms():
     hwc = _photos(2)
     want = _reference(hwc)
     forms = [list(hwc), (torch.from_numpy(hwc), torch.tensor([1, 2])), {"image": list(hwc), "label": [1, 2]},
-             (list(hwc), torch.zeros(2, 29, 37, dtype=torch.uint8))]  # labels may be uint8 masks too
-    for out in DeviceLoader(forms, device="cpu"):
-        x = out[0] if isinstance(out, tuple) else out
+             {"pixel_values": list(hwc), "labels": [1, 2], "id": ["a", "b"]}, [torch.from_numpy(hwc)]]
+    outs = list(DeviceLoader(forms, device="cpu"))
+    xs = [outs[0], outs[1][0], outs[2]["image"], outs[3]["pixel_values"], outs[4][0]]
+    for x in xs:
         np.testing.assert_allclose(x.numpy(), want, atol=1e-5)
-    assert not isinstance(next(iter(DeviceLoader(forms[:1], device="cpu"))), tuple)
+    assert isinstance(outs[1], tuple) and isinstance(outs[4], list) and len(outs[4]) == 1
+    assert outs[2]["label"].tolist() == [1, 2] and outs[3]["id"] == ["a", "b"]
+    # a segmentation map is not a label: a tuple batch holds (images, labels) only
+    with pytest.raises(ValueError, match="labels.*'mask'"):
+        next(iter(DeviceLoader([(list(hwc), torch.zeros(2, 29, 37, dtype=torch.uint8))], device="cpu")))
 
 
 def _worker_batches(collate, seed):

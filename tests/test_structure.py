@@ -180,5 +180,8 @@ def test_compose_with_a_mixer_returns_labels_first():
     torch.testing.assert_close(soft.sum(1), torch.ones(4))
     with pytest.raises(ValueError, match="needs labels"):
         pipe(x)
+    img, soft, masks = pipe(x, labels, masks=torch.zeros(4, 24, 32))  # CutMix pastes masks (test_targets.py)
+    assert masks.shape == (4, 24, 32)
+    mixup = gpuaug.Compose([gpuaug.RandomHorizontalFlip(), gpuaug.MixUp(num_classes=4)])
     with pytest.raises(ValueError, match="masks"):
-        pipe(x, labels, masks=torch.zeros(4, 24, 32))
+        mixup(x, labels, masks=torch.zeros(4, 24, 32))

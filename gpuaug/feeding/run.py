@@ -17,6 +17,7 @@ from gpuaug.feeding.datasets import FolderDataset, SampleDataset
 from gpuaug.feeding.report import _denormalize
 from gpuaug.feeding.verdict import verdict
 from gpuaug.loader import AugmentingCollate, BatchHook, DeviceLoader, build_hook, collate_uint8
+from gpuaug.loader.batch import map_tensors
 
 __all__ = ["BenchConfig", "run_bench"]
 
@@ -211,16 +212,17 @@ def run_bench(config: BenchConfig) -> dict:
 
 
 class _Passthrough(BatchHook):
-    """The main-process hook when workers already augmented and converted: move only."""
+    """The main-process hook when workers already augmented and converted: move only (any batch
+    structure: ``BatchHook.forward`` takes it apart and puts it back around ``run``)."""
 
     def __init__(self, device) -> None:
         super().__init__(device=device)
 
-    def forward(self, x, y=None, **_):
-        x = x.to(self.device, non_blocking=True)
-        if y is None:
-            return x
-        return x, y.to(self.device, non_blocking=True)
+    def run(self, x, targets, layout="auto"):
+        def move(t):
+            return t.to(self.device, non_blocking=True)
+
+        return move(x), {k: map_tensors(move, v) for k, v in targets.items()}
 
 
 def _model(name: str, num_classes: int, device: torch.device) -> torch.nn.Module:

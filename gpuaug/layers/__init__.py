@@ -1,6 +1,7 @@
 """Random augmentation layers (``torch.nn.Module``): per-sample parameters, gating, replay, fusion."""
 
 from gpuaug.layers.base import RandomLayer
+from gpuaug.layers.boxes import SanitizeBoxes
 from gpuaug.layers.color import (
     ColorJitter,
     Normalize,
@@ -56,4 +57,5 @@ __all__ = [
     "Compose",
     "RandomApply",
     "RandomChoice",
+    "SanitizeBoxes",
 ]

@@ -14,7 +14,7 @@ A layer works in three separate steps (docs/contract.md "Random layers"):
 Every layer, container, mixer and policy has ONE call signature (docs/contract.md, "Targets")::
 
     forward(img, labels=None, *, masks=None, boxes=None, box_labels=None, keypoints=None,
-            return_params=False)
+            box_format="xyxy", normalized=False, return_params=False)
 
 ``targets`` inside the layers is a dict holding the given targets (of :data:`TARGETS`) as batches.
 
@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from gpuaug import _checks
+from gpuaug.layers.targets import BoxIO
 
 # ----------------------------------------------------------------------------------------------- checks
 
@@ -399,23 +400,26 @@ class RandomLayer(nn.Module):
         return img, targets
 
     def apply(self, img: torch.Tensor, params: dict, labels=None, *, masks=None, boxes=None,
-              box_labels=None, keypoints=None):
+              box_labels=None, keypoints=None, box_format="xyxy", normalized=False):
         """Replay ``params`` (from ``sample``, ``last_params`` or ``return_params=True``) on ``img`` and the
         targets given; same return convention as ``forward``, in eval mode too."""
-        call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__)
+        call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__, box_format,
+                     normalized)
         return call.finish(*self._transform(call.batch, params, call.targets), None, False)
 
     def forward(self, img: torch.Tensor, labels=None, *, masks=None, boxes=None, box_labels=None,
-                keypoints=None, return_params: bool = False):
+                keypoints=None, box_format="xyxy", normalized=False, return_params: bool = False):
         """Augment ``img`` ((B, C, H, W) or (C, H, W)) and the targets given (docs/contract.md).
 
-        ``labels`` ((B,) class ids or (B, K) soft labels) may be positional; every other target is a
-        keyword: ``masks`` (B, H, W) or (B, M, H, W), ``boxes`` (B, K, 4), ``box_labels`` (B, K),
-        ``keypoints`` (B, K, 2). Returns the image alone, or a tuple: the image, then the targets given in
-        the order labels, masks, boxes, box_labels, keypoints; ``return_params=True`` appends the drawn
-        parameters (``None`` in eval mode).
+        ``labels`` ((B,) class ids or (B, K) soft labels) may be positional; the others are keywords:
+        ``masks`` (B, H, W) or (B, M, H, W), ``boxes`` (B, K, 4) or a list of B (K_i, 4) in ``box_format``
+        (xyxy, xywh, cxcywh; ``normalized``: fractions of W, H), ``box_labels`` (B, K) or a list,
+        ``keypoints`` (B, K, 2).
+        Returns the image alone, or a tuple: the image, then the targets given in the order labels,
+        masks, boxes, box_labels, keypoints; ``return_params=True`` appends the params (None in eval mode).
         """
-        call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__)
+        call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__, box_format,
+                     normalized)
         planned = self._run_plan(call.batch, call.targets) if self.training else None
         if planned is not None:
             out, self.last_params = (planned[0], call.targets), planned[1]
@@ -451,9 +455,12 @@ class RandomLayer(nn.Module):
 class _Call:
     """One call's image and targets as batches (validated), and the way back to the caller's shapes."""
 
-    def __init__(self, img, labels, masks, boxes, box_labels, keypoints, who: str):
+    def __init__(self, img, labels, masks, boxes, box_labels, keypoints, who: str, box_format="xyxy",
+                 normalized=False):
         self.batch, self.restore = _checks.as_batch(img)
         self.single = img.dim() == 3
+        self.boxes = BoxIO(box_format, normalized)  # (lists, formats, SanitizeBoxes: layers/targets.py)
+        boxes, box_labels = self.boxes.enter(boxes, box_labels, self.batch, self.single)
         given = {"labels": labels, "masks": masks, "boxes": boxes, "box_labels": box_labels,
                  "keypoints": keypoints}
         self.given = [k for k in TARGETS if given[k] is not None]
@@ -463,6 +470,7 @@ class _Call:
         _check_targets(self.batch, self.targets)
 
     def finish(self, img: torch.Tensor, targets: dict, params, return_params: bool):
+        targets = self.boxes.leave(targets, img)
         out = [self.restore(img)]
         for k in self.given:
             t = targets[k]

@@ -9,6 +9,11 @@ selected keeps its image and its (smoothed) label.
 
 CutMix's label weight of the partner is the exact pasted area fraction after clipping (timm's
 ``correct_lam``): the box is whole pixels and the weight is (box area) / (H * W).
+
+Masks (``masks=``, segmentation): CutMix pastes the partner's mask region exactly where it pastes its
+pixels (``functional.paste_masks``; labels are then optional). A blend of two label maps is none: MixUp,
+or a MixUpCutMix that may choose MixUp for a sample, given masks is a ``ValueError`` (decided from the
+settings, not the per-sample draws, which stay on the device).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import torch
 
 from gpuaug import functional as F
 from gpuaug._checks import readable
-from gpuaug.layers.base import RandomLayer, Sampler, check_int, check_number
+from gpuaug.layers.base import TARGETS, RandomLayer, Sampler, check_int, check_number
 
 PARTNERS = ("roll", "flip", "perm")
 
@@ -124,23 +129,35 @@ class _Mix(RandomLayer):
         params["partner"] = self._partner(int(shape[0]), torch.device(device))
         return params
 
-    def _mix(self, img, params) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mixed image, weight of the sample's own label (B,))."""
+    def _mix(self, img, params) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(mixed image, weight of the sample's own label (B,), the pasted box (B, 4) or None)."""
         raise NotImplementedError
 
+    def _masks_ok(self) -> bool:
+        """Whether no sample can be blended (MixUp): then masks are pasted with the image (CutMix)."""
+        return False
+
     def _transform(self, img, params, targets):
-        labels = _needs_labels(self, targets)
-        y = soft_labels(labels, self.num_classes, img.shape[0], self.label_smoothing)
+        labels = _check_targets(self, targets)
+        out_t = dict(targets)
+        if labels is not None:
+            y = soft_labels(labels, self.num_classes, img.shape[0], self.label_smoothing)
+            out_t["labels"] = y
         if img.shape[0] == 0:
-            return img.clone(), {**targets, "labels": y}
-        out, lam = self._mix(img, params)
-        lam = lam.to(y.device)[:, None]
-        partner = params["partner"].to(y.device)
-        return out, {**targets, "labels": lam * y + (1.0 - lam) * y[partner]}
+            return img.clone(), out_t
+        out, lam, box = self._mix(img, params)
+        if "masks" in targets:
+            out_t["masks"] = F.paste_masks(targets["masks"], params["partner"], box)
+        if labels is not None:
+            lam = lam.to(y.device)[:, None]
+            out_t["labels"] = lam * y + (1.0 - lam) * y[params["partner"].to(y.device)]
+        return out, out_t
 
     def _eval(self, img, targets):
-        """Eval mode: the image as it is, the labels as (smoothed) soft labels."""
-        labels = _needs_labels(self, targets)
+        """Eval mode: the image (and masks) as they are, the labels as (smoothed) soft labels."""
+        labels = _check_targets(self, targets)
+        if labels is None:
+            return img, targets
         return img, {**targets, "labels": soft_labels(labels, self.num_classes, img.shape[0],
                                                       self.label_smoothing)}
 
@@ -152,13 +169,18 @@ class _Mix(RandomLayer):
         return super().forward(img, labels, return_params=return_params, **targets)
 
 
-def _needs_labels(layer, targets: dict) -> torch.Tensor:
-    if "labels" not in targets:
-        raise ValueError(f"{type(layer).__name__} needs labels: call it with (img, labels)")
-    others = [k for k in targets if k != "labels"]
+def _check_targets(layer, targets: dict) -> torch.Tensor | None:
+    """The labels (None with masks only); masks only where every mixed sample is pasted (CutMix)."""
+    name = type(layer).__name__
+    others = [k for k in TARGETS if k in targets and k not in ("labels", "masks")]
     if others:
-        raise ValueError(f"{type(layer).__name__} does not transform {', '.join(others)}")
-    return targets["labels"]
+        raise ValueError(f"{name} does not transform {', '.join(others)}")
+    if "masks" in targets and not layer._masks_ok():
+        raise ValueError(f"masks: {name} may blend two images (MixUp), and a blend of two segmentation maps "
+                         "is no segmentation map; use CutMix (or MixUpCutMix(mixup_alpha=0)) with masks")
+    if "labels" not in targets and "masks" not in targets:
+        raise ValueError(f"{name} needs labels: call it with (img, labels) (or masks=... for CutMix)")
+    return targets.get("labels")
 
 
 class CutMix(_Mix):
@@ -188,11 +210,14 @@ class CutMix(_Mix):
         lam = s.beta(self.alpha)
         return {"box": cutmix_boxes(s, lam, h, w)}
 
+    def _masks_ok(self):
+        return True
+
     def _mix(self, img, params):
         h, w = img.shape[-2:]
         box = torch.where(params["apply"][:, None], params["box"], 0.0)
         area = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])
-        return F.paste(img, params["partner"], box.to(torch.int64)), 1.0 - area / float(h * w)
+        return F.paste(img, params["partner"], box.to(torch.int64)), 1.0 - area / float(h * w), box
 
 
 class MixUp(_Mix):
@@ -221,7 +246,7 @@ class MixUp(_Mix):
 
     def _mix(self, img, params):
         lam = torch.where(params["apply"], params["lam"], 1.0)
-        return blend(img, img[params["partner"]], lam), lam
+        return blend(img, img[params["partner"]], lam), lam, None
 
 
 class MixUpCutMix(_Mix):
@@ -279,7 +304,11 @@ class MixUpCutMix(_Mix):
         # MixUp samples have an empty box (pasted == img there) and CutMix samples lam = 1, so blending
         # the pasted batch with the ORIGINAL partners gives each sample exactly one of the two ops.
         out = blend(pasted, img[partner], lam)
-        return out, torch.where(cut, 1.0 - area / float(h * w), lam)
+        return out, torch.where(cut, 1.0 - area / float(h * w), lam), box
+
+    def _masks_ok(self):
+        # no sample can draw MixUp (the per-sample switch is on the device: decided from the settings)
+        return self.mixup_alpha == 0 or (self.cutmix_alpha > 0 and self.switch_prob >= 1.0)
 
 
 __all__ = ["CutMix", "MixUp", "MixUpCutMix"]

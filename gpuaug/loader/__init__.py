@@ -12,9 +12,12 @@ Three entry points, one pipeline:
 
 A batch is a ``(B, C, H, W)`` uint8 tensor (any memory format), a ``(B, H, W, C)`` uint8 tensor (what
 ``default_collate`` makes of HWC numpy arrays), or a list of same-sized HWC arrays / PIL images / CHW or HWC
-tensors. Labels are int64 class indices ``(B,)`` or soft labels ``(B, K)``.
+tensors. Labels are int64 class indices ``(B,)`` or soft labels ``(B, K)``. A batch may also be a tuple
+``(images, labels)`` or a dict with targets (masks, boxes, keypoints; :mod:`~gpuaug.loader.batch`): it
+comes back in its own structure, the targets augmented with the images.
 
-Modules: :mod:`~gpuaug.loader.collate` (batch assembly, the worker collate), :mod:`~gpuaug.loader.hook`
+Modules: :mod:`~gpuaug.loader.collate` (batch assembly, the worker collate), :mod:`~gpuaug.loader.batch`
+(batch structures: split and rebuild), :mod:`~gpuaug.loader.hook`
 (the hook, ``build_hook``), :mod:`~gpuaug.loader.device` (the loader wrapper, CUDA graphs).
 """
 

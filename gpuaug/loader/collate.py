@@ -3,7 +3,7 @@ the host fallback that also augments it inside DataLoader workers (``AugmentingC
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -95,17 +95,62 @@ def _as_labels(y) -> torch.Tensor | None:
     return torch.as_tensor(np.asarray(y))
 
 
-def collate_uint8(samples: Sequence) -> tuple[torch.Tensor, torch.Tensor] | torch.Tensor:
-    """``collate_fn`` for uint8 images: ``[(img, label), ...]`` -> ``((B, C, H, W) uint8, (B,) labels)``.
+def collate_uint8(samples: Sequence):
+    """``collate_fn`` for uint8 images: ``[(img, label), ...]`` -> ``((B, C, H, W) uint8, (B,) labels)``,
+    ``[img, ...]`` -> the images, ``[{"image": img, "label": ..., "mask": ...}, ...]`` -> a dict batch.
 
     Images are HWC numpy arrays, PIL images or HWC/CHW uint8 tensors, all of one size. The batch is a
-    ``channels_last`` view of one ``(B, H, W, C)`` stack (a single copy per batch).
+    ``channels_last`` view of one ``(B, H, W, C)`` stack (a single copy per batch). Dict samples (a
+    Hugging Face dataset's rows) use the keys of ``gpuaug.loader.batch``: ``image``/``pixel_values`` stack as
+    images, ``label``/``labels`` as class labels, ``mask``/``masks`` (HW arrays, PIL images or tensors) into
+    ``(B, H, W)``, ``keypoints`` into ``(B, K, 2)``; ``boxes`` ((K_i, 4)) and ``box_labels`` ((K_i,)) stay
+    lists of per-image tensors (K_i may differ); any other key becomes the list of the samples' values.
     """
+    if samples and isinstance(samples[0], Mapping):
+        return _collate_dicts(samples)
     if samples and isinstance(samples[0], (tuple, list)):
+        if any(len(s) != 2 for s in samples):
+            raise ValueError(f"tuple samples are (image, label), got {len(samples[0])} elements; return a "
+                             "dict {'image': ..., 'label': ..., 'mask': ..., 'boxes': ...} for targets")
         imgs = [s[0] for s in samples]
         labels = _as_labels([s[1] for s in samples])
         return as_uint8_batch(imgs), labels
     return as_uint8_batch(list(samples))
+
+
+def _collate_dicts(samples: Sequence[Mapping]) -> dict:
+    from gpuaug.loader.batch import as_target, dict_keys  # (batch.py imports this module)
+
+    keys = list(samples[0].keys())
+    for i, s in enumerate(samples):
+        if list(s.keys()) != keys:
+            raise ValueError(f"dict samples must have the same keys: sample 0 has {keys}, sample {i} "
+                             f"{list(s.keys())}")
+    names = {key: name for name, key in dict_keys(keys).items()}
+    out = {}
+    for key in keys:
+        values = [s[key] for s in samples]
+        name = names.get(key)
+        if name == "image":
+            out[key] = as_uint8_batch(values)
+        elif name == "labels":
+            for i, v in enumerate(values):
+                if np.ndim(v) > 1:
+                    raise ValueError(f"{key!r} of sample {i} has shape {np.shape(v)}: class labels are one "
+                                     "id (or one soft-label row) per image; put a segmentation map under "
+                                     "'mask'")
+            out[key] = _as_labels(np.stack([np.asarray(v) for v in values]))
+        elif name in ("boxes", "box_labels"):
+            out[key] = as_target(name, values)
+        elif name in ("masks", "keypoints"):
+            parts = [as_target(name, v) for v in values]
+            if len({tuple(p.shape) for p in parts}) > 1:
+                shapes = [tuple(p.shape) for p in parts]
+                raise ValueError(f"{key!r} must have one shape in a batch, got {shapes}")
+            out[key] = torch.stack(parts) if parts else torch.zeros(0)
+        else:
+            out[key] = values
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -122,6 +167,8 @@ def _reseed_generators(module, seed: int) -> None:
 
 class AugmentingCollate:
     """``collate_fn`` that stacks uint8 samples and runs the batch through a :class:`BatchHook` on the CPU.
+    Samples as :func:`collate_uint8` takes them (images, ``(image, label)`` or dicts); the batch comes out
+    in that structure (a dict batch with its targets augmented).
 
     ``AugmentingCollate(hook)`` or ``AugmentingCollate(augment, mix=..., mean=...)`` (the arguments of
     :class:`BatchHook`). Each DataLoader worker draws differently yet reproducibly: layers that use the
@@ -144,7 +191,4 @@ class AugmentingCollate:
         if info is not None and self._seeded_for != info.seed:
             _reseed_generators(self.hook, info.seed)
             self._seeded_for = info.seed
-        batch = collate_uint8(samples)
-        if isinstance(batch, tuple):
-            return self.hook(*batch)
-        return self.hook(batch)
+        return self.hook(collate_uint8(samples))

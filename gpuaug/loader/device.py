@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-import numpy as np
 import torch
 from torch import nn
 
-from gpuaug.loader.collate import _as_labels, as_uint8_batch
+from gpuaug.loader import batch as B
+from gpuaug.loader.collate import as_uint8_batch
 from gpuaug.loader.hook import BatchHook
 
 __all__ = ["DeviceLoader", "capture_hook"]
@@ -18,18 +18,6 @@ __all__ = ["DeviceLoader", "capture_hook"]
 # ----------------------------------------------------------------------------------------------------------
 # The loader wrapper
 # ----------------------------------------------------------------------------------------------------------
-def _split(batch):
-    """A loader's batch as ``(images, labels or None)``: ``(x, y)``, ``{"image", "label"}`` or ``x`` alone."""
-    if isinstance(batch, dict):
-        return batch["image"], batch.get("label")
-    if isinstance(batch, (tuple, list)) and len(batch) == 2:
-        first = batch[0]
-        if isinstance(first, (tuple, list)) or (
-                isinstance(first, (torch.Tensor, np.ndarray)) and first.ndim == 4):
-            return batch[0], batch[1]
-    return batch, None  # a batch tensor, or a list of single images
-
-
 def _pinned_to(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     """Host tensor -> ``device`` asynchronously (pinning it first if needed; without ``pin_memory=True``
     in the DataLoader that costs one host copy). A tensor already on a CUDA device is left there."""
@@ -41,10 +29,11 @@ def _pinned_to(t: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 class DeviceLoader:
-    """Wrap a DataLoader of uint8 batches; yield ready ``(x, y)`` on ``device`` (prefetched on CUDA).
+    """Wrap a DataLoader of uint8 batches; yield ready batches on ``device`` (prefetched on CUDA).
 
     Args:
-        loader: any iterable of batches ``(images, labels)`` or ``images`` (see the module docstring).
+        loader: any iterable of batches: ``images``, ``(images, labels)`` or a dict with targets
+            (``gpuaug.loader.batch``); each comes back in its structure, images and targets augmented.
             For the fastest copies build it with ``pin_memory=True``.
         hook: the :class:`BatchHook` to apply (default: convert and normalize only).
         device: ``"cuda"``, ``"cpu"``, a ``torch.device`` or ``None`` (CUDA when available).
@@ -85,14 +74,15 @@ class DeviceLoader:
 
     def _iter_plain(self) -> Iterator:
         for batch in self.loader:
-            x, y = _split(batch)
-            yield self.hook(x, y) if y is not None else self.hook(x)
+            yield self.hook(batch)
 
-    def _to_device(self, batch):
-        x, y = _split(batch)
-        x = as_uint8_batch(x, pin=True)
-        y = _as_labels(y)
-        return _pinned_to(x, self.device), None if y is None else _pinned_to(y, self.device)
+    def _prepare(self, batch):
+        """Copy (pinned, non_blocking) and augment one batch; the same structure back."""
+        images, targets, rebuild = B.split(batch)
+        x = _pinned_to(as_uint8_batch(images, pin=True), self.device)
+        targets = {k: B.map_tensors(lambda t: _pinned_to(t, self.device), B.as_target(k, v))
+                   for k, v in targets.items()}
+        return self.hook(rebuild(x, targets))
 
     def _iter_cuda(self) -> Iterator:
         stream = torch.cuda.Stream(self.device)
@@ -103,8 +93,7 @@ class DeviceLoader:
                 # The side stream must not run ahead of work the caller queued before iterating (e.g.
                 # a parameter update of a layer the hook uses).
                 stream.wait_stream(caller)
-                x, y = self._to_device(batch)
-                return self.hook(x, y) if y is not None else self.hook(x)
+                return self._prepare(batch)
 
         it = iter(self.loader)
         try:
@@ -115,8 +104,8 @@ class DeviceLoader:
             # Order matters: the caller waits for the batch it is about to get, then the next batch is
             # queued on the side stream, so that batch's copy and augmentation overlap this step.
             caller.wait_stream(stream)
-            for t in ready if isinstance(ready, tuple) else (ready,):
-                if isinstance(t, torch.Tensor) and t.is_cuda:
+            for t in B.tensors(ready):
+                if t.is_cuda:
                     t.record_stream(caller)
             current = ready
             try:

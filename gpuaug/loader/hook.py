@@ -9,7 +9,10 @@ import torch
 from torch import nn
 
 from gpuaug import functional as F
-from gpuaug.loader.collate import _as_labels, as_uint8_batch
+from gpuaug.functional import targets as T
+from gpuaug.layers.base import TARGETS
+from gpuaug.loader import batch as B
+from gpuaug.loader.collate import as_uint8_batch
 from gpuaug.plan import Epilogue, Plans
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -46,7 +49,13 @@ class BatchHook(nn.Module):
         channels_last: return ``torch.channels_last`` images.
         device: where to run; ``None`` runs where the batch already is.
         num_classes: with int labels and no ``mix``, return one-hot float labels of this width
-            (``None`` keeps the int labels).
+            (``None`` keeps the int labels). Only class labels: masks stay as they are.
+        box_format, normalized: how the batches' boxes are given and returned (``"xyxy"``, ``"xywh"``,
+            ``"cxcywh"``; pixels, or fractions of the width and height), as in every layer.
+
+    Targets (masks, boxes, box_labels, keypoints; by keyword, or in a dict batch) move with the images
+    through ``augment`` and ``mix`` (CutMix pastes masks; MixUp refuses them); such a batch runs the layers
+    one by one (no compiled plan).
 
     ``hook.eval()`` skips augmentation and mixing (validation batches are only converted).
     On CUDA nothing here synchronizes with the host: copies are ``non_blocking`` and the constants live on
@@ -71,6 +80,8 @@ class BatchHook(nn.Module):
         channels_last: bool = True,
         device: torch.device | str | None = None,
         num_classes: int | None = None,
+        box_format: str = "xyxy",
+        normalized: bool = False,
     ) -> None:
         super().__init__()
         if dtype not in (torch.float32, torch.bfloat16, torch.float16):
@@ -87,6 +98,8 @@ class BatchHook(nn.Module):
         self.channels_last = channels_last
         self.device = None if device is None else torch.device(device)
         self.num_classes = num_classes
+        T.check_box_format(box_format, normalized)
+        self.box_format, self.normalized = box_format, normalized
         # device-resident constants: normalizing reads them without a host-to-device copy
         self.register_buffer("_mean", torch.tensor(mean if mean is not None else (0.0,), dtype=torch.float32),
                              persistent=False)
@@ -102,32 +115,71 @@ class BatchHook(nn.Module):
         """Why the last training batch ran the layers one by one; ``None`` if it ran a compiled plan."""
         return self._plans.reason
 
-    def forward(self, x, y=None, *, layout: str = "auto"):
-        """Return ``x`` (no labels given) or ``(x, y)``; see the class docstring."""
+    def forward(self, x, y=None, *, masks=None, boxes=None, box_labels=None, keypoints=None,
+                layout: str = "auto"):
+        """One batch through the hook.
+
+        ``hook(batch)``: any loader batch (images; ``(images, labels)``; a dict, see ``gpuaug.loader.batch``)
+        comes back in its own structure, every target augmented with the images, other dict keys untouched.
+        ``hook(x, y, masks=..., boxes=..., box_labels=..., keypoints=...)``: ``x`` alone when no target is
+        given, else a tuple: ``x``, then the targets given in the order labels, masks, boxes, box_labels,
+        keypoints (the layers' convention; ``hook(x, y)`` gives ``(x, y)``).
+        """
+        given = dict(zip(TARGETS, (y, masks, boxes, box_labels, keypoints)))
+        given = {k: v for k, v in given.items() if v is not None}
+        if not given:
+            images, targets, rebuild = B.split(x)
+            return rebuild(*self.run(images, targets, layout))
+        x, targets = self.run(x, given, layout)
+        return (x, *(targets[k] for k in TARGETS if k in targets))
+
+    def run(self, x, targets: dict, layout: str = "auto"):
+        """Images ``x`` and a dict of targets (by the layers' names) -> ``(x, targets)``."""
         x = as_uint8_batch(x, layout)
-        y = _as_labels(y)
         device = self.device or x.device
         if not _same_device(x.device, device):
             x = x.to(device, non_blocking=True)
-        if y is not None and not _same_device(y.device, device):
-            y = y.to(device, non_blocking=True)
+
+        def move(t):
+            return t if _same_device(t.device, device) else t.to(device, non_blocking=True)
+
+        targets = {k: B.map_tensors(move, B.as_target(k, v)) for k, v in targets.items()}
+        B.check(x, targets)
         if not _same_device(self._mean.device, device):
             # only the first batch; the layers need no move, they draw on the image's device
             self._mean, self._std = self._mean.to(device), self._std.to(device)
-        if self.training and self.mix is not None and y is None:
+        y = targets.get("labels")
+        mixing = self.training and self.mix is not None
+        if mixing and y is None and "masks" not in targets:
             raise ValueError("mix (CutMix/MixUp) needs labels: call hook(x, y)")
-        spec = self._plan(x, y)
+        plain = targets.keys() <= {"labels"}  # (compiled plans carry labels only)
+        spec = self._plan(x, y) if plain else None
+        if not plain and self.training:
+            self._plans.reason = f"the batch has {', '.join(targets)}: plans carry labels only"
         if spec is not None:
             x, soft = F.run_plan(spec, x, y)
-            return x if y is None else (x, soft if soft is not None else self._labels(y))
-        if self.training and self.augment is not None:
-            x = self.augment(x)
-        if self.training and self.mix is not None:
-            x, y = self.mix(x, y)
-        elif y is not None:
-            y = self._labels(y)
-        x = self._convert(x)
-        return x if y is None else (x, y)
+            return x, ({} if y is None else {"labels": soft if soft is not None else self._labels(y)})
+        if self.training and (self.augment is not None or mixing):
+            x, targets = self._augment(x, targets)
+        if y is not None and not mixing:
+            targets["labels"] = self._labels(y)
+        return self._convert(x), targets
+
+    def _augment(self, x: torch.Tensor, targets: dict):
+        """``augment`` (on the image and its spatial targets), then ``mix`` (labels too); boxes go through
+        both as xyxy pixels and come back in ``box_format`` / ``normalized``."""
+        fmt = (self.box_format, self.normalized)
+        out = dict(targets)
+        if "boxes" in out:
+            out["boxes"] = T.boxes_to_pixels(out["boxes"], *fmt, x.shape[-2:])
+        if self.augment is not None:
+            x, moved = B.call_with(self.augment, x, {k: v for k, v in out.items() if k != "labels"})
+            out.update(moved)
+        if self.mix is not None:
+            x, out = B.call_with(self.mix, x, out)
+        if "boxes" in out:
+            out["boxes"] = T.boxes_from_pixels(out["boxes"], *fmt, x.shape[-2:])
+        return x, out
 
     def _labels(self, y: torch.Tensor) -> torch.Tensor:
         """Labels without mixing: one-hot float32 with ``num_classes``, else as they are."""

@@ -25,7 +25,7 @@ import torch
 from gpuaug import _checks
 from gpuaug import functional as F
 from gpuaug.layers import geometric as geo
-from gpuaug.layers.base import RandomLayer, Sampler, spatial
+from gpuaug.layers.base import RandomLayer, Sampler, check_number, spatial
 from gpuaug.policies import registry as R
 
 KIND_CODE = {k: i for i, k in enumerate(R.KINDS)}
@@ -55,8 +55,11 @@ class Policy(RandomLayer):
     #: ``fill`` is given in uint8 levels (timm's ``img_mean``), scaled to floating images' [0, 1]
     fill_in_levels = False
 
-    def __init__(self, ops, space: dict, interpolation, fill, fill_mode, p, generator, same_on_batch):
+    def __init__(self, ops, space: dict, interpolation, fill, fill_mode, p, generator, same_on_batch,
+                 mask_fill=0):
         super().__init__(p=p, generator=generator, same_on_batch=same_on_batch)
+        #: what masks take where a geometric op moves them off the source (e.g. 255, an ignore index)
+        self.mask_fill = check_number(mask_fill, "mask_fill")
         for name in ops:
             if name not in space:
                 raise ValueError(f"unknown op {name!r}; valid: {sorted(space)}")
@@ -86,7 +89,8 @@ class Policy(RandomLayer):
         return self.interpolations[0] if len(self.interpolations) == 1 else self.interpolations
 
     def _warp_args(self):
-        return {"interpolation": self.interpolation, "fill": self.fill, "fill_mode": self.fill_mode}
+        extra = {"mask_fill": self.mask_fill} if self.mask_fill else {}  # (AugMix: none, it takes no masks)
+        return {"interpolation": self.interpolation, "fill": self.fill, "fill_mode": self.fill_mode, **extra}
 
     def _fill_for(self, dtype: torch.dtype):
         if not self.fill_in_levels or dtype == torch.uint8 or isinstance(self.fill, torch.Tensor):
@@ -195,8 +199,8 @@ class Policy(RandomLayer):
 
                 if spatial(targets):
                     m = self._matrix(is_, group_arg, img.shape[-2:], None)
-                    img, targets = geo.warp_all(img, m, tuple(img.shape[-2:]), name, self.fill_mode, fill, 0,
-                                                targets)
+                    img, targets = geo.warp_all(img, m, tuple(img.shape[-2:]), name, self.fill_mode, fill,
+                                                self.mask_fill, targets)
                     owned = True
                 else:
                     img, owned = F.on_samples(img, mask, warp, owned)

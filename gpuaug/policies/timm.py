@@ -57,10 +57,12 @@ class TimmRandAugment(Policy):
         p=1.0,
         generator=None,
         same_on_batch=False,
+        mask_fill=0,
     ):
         self.increasing = check_bool(increasing, "increasing")
         ops = R.TIMM_RAND_INCREASING_OPS if self.increasing else R.TIMM_RAND_OPS
-        super().__init__(ops, R.TIMM, interpolation, fill, fill_mode, p, generator, same_on_batch)
+        super().__init__(ops, R.TIMM, interpolation, fill, fill_mode, p, generator, same_on_batch,
+                         mask_fill=mask_fill)
         self.num_ops = check_int(num_ops, "num_ops", 0, 64)
         self.magnitude = check_number(magnitude, "magnitude", 0.0)
         self.magnitude_std = check_number(magnitude_std, "magnitude_std", 0.0, finite=False)  # inf: uniform

@@ -39,9 +39,11 @@ class RandAugment(Policy):
         p=1.0,
         generator=None,
         same_on_batch=False,
+        mask_fill=0,
     ):
         super().__init__(
-            R.RANDAUGMENT_OPS, R.TORCHVISION, interpolation, fill, fill_mode, p, generator, same_on_batch
+            R.RANDAUGMENT_OPS, R.TORCHVISION, interpolation, fill, fill_mode, p, generator, same_on_batch,
+            mask_fill=mask_fill,
         )
         self.num_ops = check_int(num_ops, "num_ops", 0, 64)
         self.num_magnitude_bins = check_int(num_magnitude_bins, "num_magnitude_bins", 2)
@@ -94,9 +96,10 @@ class TrivialAugmentWide(Policy):
         p=1.0,
         generator=None,
         same_on_batch=False,
+        mask_fill=0,
     ):
         super().__init__(R.TRIVIALAUGMENT_OPS, R.TORCHVISION_WIDE, interpolation, fill, fill_mode, p,
-                         generator, same_on_batch)
+                         generator, same_on_batch, mask_fill=mask_fill)
         self.num_magnitude_bins = check_int(num_magnitude_bins, "num_magnitude_bins", 2)
 
     num_slots = 1
@@ -127,13 +130,15 @@ class AutoAugment(Policy):
         p=1.0,
         generator=None,
         same_on_batch=False,
+        mask_fill=0,
     ):
         if not isinstance(policy, str) or policy.lower() not in R.AUTOAUGMENT_POLICIES:
             raise ValueError(f"policy must be one of {tuple(R.AUTOAUGMENT_POLICIES)}, got {policy!r}")
         self.policy = policy.lower()
         subs = R.AUTOAUGMENT_POLICIES[self.policy]
         names = sorted({op for sub in subs for op, _, _ in sub}, key=list(R.OPS).index)
-        super().__init__(names, R.TORCHVISION, interpolation, fill, fill_mode, p, generator, same_on_batch)
+        super().__init__(names, R.TORCHVISION, interpolation, fill, fill_mode, p, generator, same_on_batch,
+                         mask_fill=mask_fill)
         index = {n: i for i, n in enumerate(self.ops)}
         self._sub_rows = (
             [float(index[op]) for sub in subs for op, _, _ in sub],
