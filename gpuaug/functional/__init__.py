@@ -3,12 +3,14 @@
 This package is the only door to the implementations for the layers, policies and the loader.
 """
 
-from gpuaug.functional import color, geometry, pointwise
+from gpuaug.functional import color, filters, geometry, pointwise, sizing
 from gpuaug.functional.color import *  # noqa: F401,F403
+from gpuaug.functional.filters import *  # noqa: F401,F403
 from gpuaug.functional.geometry import *  # noqa: F401,F403
 from gpuaug.functional.pipeline import run_plan
 from gpuaug.functional.pointwise import pointwise_chain
 from gpuaug.functional.select import host_path, on_samples
+from gpuaug.functional.sizing import *  # noqa: F401,F403
 
 __all__ = ["host_path", "on_samples", "pointwise", "pointwise_chain", "run_plan", *color.__all__,
-           *geometry.__all__]
+           *geometry.__all__, *filters.__all__, *sizing.__all__]
