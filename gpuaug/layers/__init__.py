@@ -18,6 +18,7 @@ from gpuaug.layers.color import (
     RandomSolarize,
 )
 from gpuaug.layers.container import Compose, RandomApply, RandomChoice
+from gpuaug.layers.filters import GaussianBlur, GaussianNoise, RandomChannelShift
 from gpuaug.layers.geometric import (
     RandomAffine,
     RandomCrop,
@@ -26,7 +27,9 @@ from gpuaug.layers.geometric import (
     RandomRotation,
     RandomVerticalFlip,
 )
+from gpuaug.layers.keras import KerasAugment
 from gpuaug.layers.mix import CutMix, MixUp, MixUpCutMix
+from gpuaug.layers.sizing import CenterCrop, Resize
 
 __all__ = [
     "RandomLayer",
@@ -56,4 +59,10 @@ __all__ = [
     "Compose",
     "RandomApply",
     "RandomChoice",
+    "Resize",
+    "CenterCrop",
+    "GaussianBlur",
+    "GaussianNoise",
+    "RandomChannelShift",
+    "KerasAugment",
 ]
