@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from gpuaug import _checks
+from gpuaug.layers.clips import frame_target, per_frame
 
 # ----------------------------------------------------------------------------------------------- checks
 
@@ -395,7 +396,8 @@ class RandomLayer(nn.Module):
         """Replay ``params`` (from ``sample``, ``last_params`` or ``return_params=True``) on ``img`` and the
         targets given; same return convention as ``forward``, in eval mode too."""
         call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__)
-        return call.finish(*self._transform(call.batch, params, call.targets), None, False)
+        out = self._transform(call.batch, per_frame(params, call.clips), call.targets)
+        return call.finish(*out, None, False)
 
     def forward(self, img: torch.Tensor, labels=None, *, masks=None, boxes=None, box_labels=None,
                 keypoints=None, return_params: bool = False):
@@ -408,14 +410,15 @@ class RandomLayer(nn.Module):
         parameters (``None`` in eval mode).
         """
         call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__)
-        planned = self._run_plan(call.batch, call.targets) if self.training else None
+        # (a video's draws are per clip, a plan's per frame: videos run eagerly)
+        planned = self._run_plan(call.batch, call.targets) if self.training and not call.clips else None
         if planned is not None:
             out, self.last_params = (planned[0], call.targets), planned[1]
             params = self.last_params if return_params else None
         elif self.training:
-            params = self.sample(call.batch.shape, call.batch.device)
+            params = self.sample(call.shape, call.batch.device)
             self.last_params = params
-            out = self._transform(call.batch, params, call.targets)
+            out = self._transform(call.batch, per_frame(params, call.clips), call.targets)
         else:
             params = None
             out = self._eval(call.batch, call.targets)
@@ -440,23 +443,28 @@ class RandomLayer(nn.Module):
 
 
 class _Call:
-    """One call's image and targets as batches (validated), and the way back to the caller's shapes."""
+    """One call's image and targets as batches (validated), and the way back to the caller's shapes. A
+    video ``(B, T, C, H, W)`` runs as its frames, with parameters drawn per clip (``gpuaug.layers.clips``)."""
 
     def __init__(self, img, labels, masks, boxes, box_labels, keypoints, who: str):
-        self.batch, self.restore = _checks.as_batch(img)
+        self.batch, self.restore, self.clips = (_checks.as_clips(img) if getattr(img, "ndim", 0) == 5
+                                                else (*_checks.as_batch(img), None))
+        self.shape = (self.clips[0], *self.batch.shape[1:]) if self.clips else tuple(self.batch.shape)
         self.single = img.dim() == 3
         given = {"labels": labels, "masks": masks, "boxes": boxes, "box_labels": box_labels,
                  "keypoints": keypoints}
         self.given = [k for k in TARGETS if given[k] is not None]
         if labels is not None:
             _check_labels(labels, who)
-        self.targets = {k: _as_batch_target(k, given[k], self.single) for k in self.given}
-        _check_targets(self.batch, self.targets)
+        self.targets = {k: _as_batch_target(k, given[k], self.single, self.clips) for k in self.given}
+        _check_targets(self.batch, self.targets, self.clips)
 
     def finish(self, img: torch.Tensor, targets: dict, params, return_params: bool):
         out = [self.restore(img)]
         for k in self.given:
             t = targets[k]
+            if self.clips and k != "labels" and isinstance(t, torch.Tensor):
+                t = t.unflatten(0, self.clips)
             out.append(t[0] if self.single and isinstance(t, torch.Tensor) else t)
         if return_params:
             out.append(params)
@@ -479,19 +487,22 @@ def _check_labels(labels, who: str) -> None:
             "(e.g. masks=...)")
 
 
-def _as_batch_target(name: str, t, single: bool):
+def _as_batch_target(name: str, t, single: bool, clips=None):
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if clips and name != "labels":
+        return frame_target(name, t, clips)
     return t.unsqueeze(0) if single else t
 
 
 _TARGET_DIMS = {"labels": (1, 2), "masks": (3, 4), "boxes": (3,), "box_labels": (2,), "keypoints": (3,)}
 
 
-def _check_targets(batch: torch.Tensor, targets: dict) -> None:
-    """Every target has the image's batch size; masks its H and W; boxes (B, K, 4), keypoints (B, K, 2)."""
-    b, _, h, w = batch.shape
+def _check_targets(batch: torch.Tensor, targets: dict, clips=None) -> None:
+    """Every target has the image's batch size (a video's labels: B clips); masks its H and W; boxes, ..."""
+    frames, _, h, w = batch.shape
     for name, t in targets.items():
+        b = clips[0] if clips and name == "labels" else frames
         if t.dim() not in _TARGET_DIMS[name]:
             raise ValueError(f"{name} must have {' or '.join(map(str, _TARGET_DIMS[name]))} dimensions "
                              f"(batched), got shape {tuple(t.shape)}")

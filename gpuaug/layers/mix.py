@@ -118,18 +118,21 @@ class _Mix(RandomLayer):
 
     def _transform(self, img, params, targets):
         labels = _needs_labels(self, targets)
-        y = soft_labels(labels, self.num_classes, img.shape[0], self.label_smoothing)
+        y = soft_labels(labels, self.num_classes, labels.shape[0], self.label_smoothing)
         if img.shape[0] == 0:
             return img.clone(), {**targets, "labels": y}
         out, lam = self._mix(img, params)
-        lam = lam.to(y.device)[:, None]
-        partner = params["partner"].to(y.device)
+        # labels are per clip on a video of T frames a clip (T = 1 for images): the clip's first frame
+        # carries its weight, and the partner frame index // T is the partner clip
+        t = img.shape[0] // max(labels.shape[0], 1)
+        lam = lam[::t].to(y.device)[:, None]
+        partner = params["partner"][::t].to(y.device) // t
         return out, {**targets, "labels": lam * y + (1.0 - lam) * y[partner]}
 
     def _eval(self, img, targets):
         """Eval mode: the image as it is, the labels as (smoothed) soft labels."""
         labels = _needs_labels(self, targets)
-        return img, {**targets, "labels": soft_labels(labels, self.num_classes, img.shape[0],
+        return img, {**targets, "labels": soft_labels(labels, self.num_classes, labels.shape[0],
                                                       self.label_smoothing)}
 
     def forward(self, img, labels=None, *, return_params: bool = False, **targets):

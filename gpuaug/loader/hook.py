@@ -3,6 +3,7 @@ where the model runs; :func:`build_hook` makes the standard ImageNet-style one."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -47,8 +48,11 @@ class BatchHook(nn.Module):
         device: where to run; ``None`` runs where the batch already is.
         num_classes: with int labels and no ``mix``, return one-hot float labels of this width
             (``None`` keeps the int labels).
+        eval_transform: a module/callable run on uint8 batches in eval mode only (``build_hook``'s:
+            ``Resize`` then ``CenterCrop`` to the training size); ``None`` for none.
 
-    ``hook.eval()`` skips augmentation and mixing (validation batches are only converted).
+    ``hook.eval()`` skips augmentation and mixing (validation batches are only converted, after
+    ``eval_transform``).
     On CUDA nothing here synchronizes with the host: copies are ``non_blocking`` and the constants live on
     the device.
 
@@ -71,6 +75,7 @@ class BatchHook(nn.Module):
         channels_last: bool = True,
         device: torch.device | str | None = None,
         num_classes: int | None = None,
+        eval_transform: Callable | None = None,
     ) -> None:
         super().__init__()
         if dtype not in (torch.float32, torch.bfloat16, torch.float16):
@@ -87,6 +92,7 @@ class BatchHook(nn.Module):
         self.channels_last = channels_last
         self.device = None if device is None else torch.device(device)
         self.num_classes = num_classes
+        self.eval_transform = eval_transform
         # device-resident constants: normalizing reads them without a host-to-device copy
         self.register_buffer("_mean", torch.tensor(mean if mean is not None else (0.0,), dtype=torch.float32),
                              persistent=False)
@@ -116,6 +122,8 @@ class BatchHook(nn.Module):
             self._mean, self._std = self._mean.to(device), self._std.to(device)
         if self.training and self.mix is not None and y is None:
             raise ValueError("mix (CutMix/MixUp) needs labels: call hook(x, y)")
+        if not self.training and self.eval_transform is not None:
+            x = self.eval_transform(x)  # validation batches at the training size (never a plan: eval only)
         spec = self._plan(x, y)
         if spec is not None:
             x, soft = F.run_plan(spec, x, y)
@@ -186,13 +194,16 @@ def parse_policy(policy: str, mean=None):
 
 def build_hook(policy: str = "rand-m9-n2", size: int = 224, num_classes: int = 1000, *, mix: bool = True,
                dtype: torch.dtype = torch.float32, device=None, crop: bool = True,
-               pipeline=None) -> BatchHook:
+               pipeline=None, crop_pct: float | None = 0.875) -> BatchHook:
     """The standard ImageNet-style training pipeline as a :class:`BatchHook`.
 
     RandomResizedCrop(size) + RandomHorizontalFlip + the policy on uint8, then CutMix or MixUp (chosen per
     sample, timm's recipe) on the labels, then normalize (ImageNet mean/std), cast and ``channels_last``.
     ``crop=False`` drops crop and flip, ``policy="none"`` the policy, ``mix=False`` the mixing.
     ``pipeline`` (a config or a .yaml/.json path, see ``gpuaug.config``) replaces crop, flip and policy.
+    In eval mode (``hook.eval()``) batches are resized (shorter side ``floor(size / crop_pct)``, bilinear with
+    antialiasing) and center-cropped to ``size``, timm's eval transform, so validation runs at the training
+    size; ``crop_pct=None`` (or ``crop=False``, or a ``pipeline``) leaves eval batches at their own size.
     """
     from gpuaug import layers as L
 
@@ -207,8 +218,13 @@ def build_hook(policy: str = "rand-m9-n2", size: int = 224, num_classes: int = 1
             steps.append(policy_layer)
         augment = L.Compose(steps) if len(steps) > 1 else (steps[0] if steps else None)
     mixer = _mixer(L, num_classes) if mix else None
+    eval_transform = None
+    if crop_pct is not None and crop and pipeline is None:
+        if not 0 < crop_pct <= 1:
+            raise ValueError(f"crop_pct must be in (0, 1], got {crop_pct!r}")
+        eval_transform = L.Compose([L.Resize(math.floor(size / crop_pct)), L.CenterCrop(size)])
     return BatchHook(augment, mixer, mean=IMAGENET_MEAN, std=IMAGENET_STD, dtype=dtype, device=device,
-                     num_classes=num_classes)
+                     num_classes=num_classes, eval_transform=eval_transform)
 
 
 def _mixer(layers, num_classes: int):
