@@ -184,7 +184,8 @@ def test_channel_shift_exact():
     assert torch.equal(out, ref.to(torch.uint8))
     assert torch.equal(F.channel_shift(x, [30.0, -40.0, 0.5]), F.channel_shift(x, shift[:1].expand(2, 3)))
     one = F.channel_shift(x, torch.tensor([[7.0], [-9.0]]))  # (B, 1): one shift per sample
-    assert torch.equal(one, (x.int() + torch.tensor([7, -9])[:, None, None, None]).clamp(0, 255).to(torch.uint8))
+    want = (x.int() + torch.tensor([7, -9])[:, None, None, None]).clamp(0, 255).to(torch.uint8)
+    assert torch.equal(one, want)
     f = x.float() / 255
     torch.testing.assert_close(F.channel_shift(f, 0.25), (f + 0.25).clamp(0, 1), atol=0, rtol=0)
     with pytest.raises(ValueError, match="shift"):
