@@ -4,6 +4,9 @@ training size, docs/contract.md "More ops").
 Both have a matrix (targets move with it; Compose folds a CenterCrop or a non-antialiased Resize into a run's
 one warp). An antialiased bilinear Resize is not a warp (``gpuaug.functional.resize``): it runs its own op,
 and its matrix moves only the targets.
+
+Both always apply, whatever ``p`` or an enclosing ``RandomApply`` / ``RandomChoice`` draws: the output size of a
+layer is fixed (as a ``RandomResizedCrop`` that is not selected still resizes).
 """
 
 from __future__ import annotations
