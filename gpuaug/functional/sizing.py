@@ -21,9 +21,10 @@ import torch
 
 from gpuaug import backend
 from gpuaug._checks import as_batch, empty_output
-from gpuaug.functional.geometry import _size, resized_crop_matrix, warp_affine
+from gpuaug.functional.geometry import _size, warp_affine
 
-__all__ = ["RESIZE_INTERPOLATIONS", "center_crop", "center_crop_offsets", "resize", "resize_size"]
+__all__ = ["RESIZE_INTERPOLATIONS", "center_crop", "center_crop_offsets", "resize", "resize_matrix",
+           "resize_size"]
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest")
 
@@ -68,8 +69,19 @@ def resize(img: torch.Tensor, size, interpolation: str = "bilinear", antialias: 
     out = resize_size((h, w), size, max_size)
     if interpolation == "bilinear" and antialias:
         return restore(backend.op("resize", x)(x, list(out)))
-    m = resized_crop_matrix(b, (0.0, 0.0, float(w), float(h)), out, x.device)
-    return restore(warp_affine(x, m, out, interpolation, "edge"))
+    return restore(warp_affine(x, resize_matrix(b, (h, w), out, x.device), out, interpolation, "edge"))
+
+
+def resize_matrix(batch: int, in_size, out_size, device=None) -> torch.Tensor:
+    """Forward ``(batch, 3, 3)`` float32 matrices of a resize from ``in_size`` to ``out_size`` (H, W): pixel
+    edges onto pixel edges, ``x' = (x + 1/2) W' / W - 1/2`` (``resized_crop_matrix`` of the whole image),
+    built on the device (no host tensor)."""
+    (h, w), (ho, wo) = in_size, out_size
+    sx, sy = wo / w, ho / h
+    m = torch.zeros((batch, 3, 3), device=device)
+    m[:, 0, 0], m[:, 1, 1], m[:, 2, 2] = sx, sy, 1.0
+    m[:, 0, 2], m[:, 1, 2] = 0.5 * sx - 0.5, 0.5 * sy - 0.5
+    return m
 
 
 def center_crop_offsets(in_size, size) -> tuple[int, int]:

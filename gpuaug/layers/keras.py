@@ -47,9 +47,9 @@ def _shift_spec(value, name: str):
     values are fractions of the size (largest < 1)."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a float, an int or a list of numbers, got bool")
-    if isinstance(value, int):
+    if isinstance(value, int):  # np.random.choice(n): one of 0 .. n-1
         check_int(value, name, 0)
-        return (None if value == 0 else ("choice", tuple(float(v) for v in range(value)))), value < 1
+        return (None if value == 0 else ("int", value)), value < 1
     if isinstance(value, Real):
         r = check_number(value, name, 0.0)
         return (None if r == 0 else ("uniform", r)), r < 1
@@ -65,11 +65,15 @@ def _draw_shift(s: Sampler, spec, fraction: bool, size: int) -> torch.Tensor:
         return torch.zeros(s.n, device=s.device)
     kind, v = spec
     if kind == "uniform":
-        t = s.uniform(-v, v)
-    else:
-        vals = _checks.to_device(list(v), torch.float32, s.device)
-        sign = s.randint(0, 2).to(torch.float32) * 2.0 - 1.0
-        t = vals[s.randint(0, len(v))] * sign
+        return s.uniform(-v, v) * (size if fraction else 1.0)
+    idx = s.randint(0, v if kind == "int" else len(v))
+    if kind == "int":
+        t = idx.to(torch.float32)
+    else:  # the list's values picked with where (no host-built table on the device path)
+        t = torch.zeros(s.n, device=s.device)
+        for k, value in enumerate(v):
+            t = torch.where(idx == k, value, t)
+    t = t * (s.randint(0, 2).to(torch.float32) * 2.0 - 1.0)  # Keras: times a random sign
     return t * size if fraction else t
 
 

@@ -5,8 +5,8 @@ Both have a matrix (targets move with it; Compose folds a CenterCrop or a non-an
 one warp). An antialiased bilinear Resize is not a warp (``gpuaug.functional.resize``): it runs its own op,
 and its matrix moves only the targets.
 
-Both always apply, whatever ``p`` or an enclosing ``RandomApply`` / ``RandomChoice`` draws: the output size of a
-layer is fixed (as a ``RandomResizedCrop`` that is not selected still resizes).
+Both always apply, whatever an enclosing ``RandomApply`` / ``RandomChoice`` draws: the output size of a layer
+is fixed (as a ``RandomResizedCrop`` that is not selected still resizes).
 """
 
 from __future__ import annotations
@@ -57,10 +57,8 @@ class Resize(_Geometric):
         return F.resize_size(size, self.size, self.max_size)
 
     def matrix(self, params, size):
-        h, w = size
-        n = params["apply"].shape[0]
-        return F.resized_crop_matrix(n, (0.0, 0.0, float(w), float(h)), self.output_size(size),
-                                     params["apply"].device)
+        a = params["apply"]
+        return F.resize_matrix(a.shape[0], size, self.output_size(size), a.device)
 
     def _transform(self, img, params, targets):
         if self.fusable:
