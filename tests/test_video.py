@@ -8,6 +8,8 @@ a clip; and the draws differ between clips.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 from helpers import photo_batch
@@ -122,3 +124,35 @@ def test_video_layouts_and_eval():
     assert resize(v).shape == (B, T, 3, 10, 12)
     assert torch.equal(gpuaug.RandomRotation(30).eval()(v), v)
     assert gpuaug.RandomRotation(30)(v[:0]).shape == (0, T, 3, 20, 24)
+
+
+INTERPRET = os.environ.get("TRITON_INTERPRET", "0").strip() not in ("", "0")
+NEW_LAYERS = [
+    lambda: gpuaug.Resize(16),
+    lambda: gpuaug.Resize(16, antialias=False),
+    lambda: gpuaug.Resize((10, 12), interpolation="nearest"),
+    lambda: gpuaug.CenterCrop(12),
+    lambda: gpuaug.GaussianBlur(5, p=0.5),
+    lambda: gpuaug.GaussianNoise(),
+    lambda: gpuaug.RandomChannelShift(0.1),
+    lambda: gpuaug.KerasAugment(rotation_range=20, width_shift_range=[0.1, 0.2], height_shift_range=3,
+                                zoom_range=0.2, channel_shift_range=30, horizontal_flip=True,
+                                brightness_range=(0.8, 1.2)),
+    lambda: gpuaug.Compose([gpuaug.GaussianBlur(3), gpuaug.RandomChannelShift(0.1), gpuaug.Resize(16)]),
+]
+
+
+@pytest.mark.skipif(not INTERPRET, reason="the CUDA code path runs on the CPU only through Triton's "
+                                          "interpreter (scripts/test.sh's second run: TRITON_INTERPRET=1)")
+@pytest.mark.parametrize("make", NEW_LAYERS)
+def test_no_host_sync_nor_host_built_tensor_on_the_cuda_code_path(make):
+    """The new layers, on videos and on image batches, through the CUDA code path (kernels stubbed)."""
+    from gpuaug.profile import Profile
+
+    layer = make()
+    v = video()
+    layer(v)  # first call: constants cached
+    with Profile(stub=True) as p:
+        layer(v)
+        layer(v[:, 0])
+    assert not p.report.syncs and p.report.host_built == 0, (dict(p.report.syncs), p.report.host_built)

@@ -69,7 +69,9 @@ def resize(img: torch.Tensor, size, interpolation: str = "bilinear", antialias: 
     out = resize_size((h, w), size, max_size)
     if interpolation == "bilinear" and antialias:
         return restore(backend.op("resize", x)(x, list(out)))
-    return restore(warp_affine(x, resize_matrix(b, (h, w), out, x.device), out, interpolation, "edge"))
+    m = resize_matrix(b, (h, w), out, x.device)
+    # (the fill is never sampled with "edge"; a device scalar keeps a host-built tensor off the CUDA path)
+    return restore(warp_affine(x, m, out, interpolation, "edge", torch.zeros((), device=x.device)))
 
 
 def resize_matrix(batch: int, in_size, out_size, device=None) -> torch.Tensor:

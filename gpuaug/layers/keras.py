@@ -199,7 +199,8 @@ class KerasAugment(RandomLayer):
         m = self.matrix(params, size)
         level = _checks.max_value(img.dtype) / 255.0  # Keras' pixel units on this image's scale
         mode = FILL_MODES[self.fill_mode]
-        out = F.warp_affine(img, m, None, _ORDERS[self.interpolation_order], mode, self.cval * level)
+        fill = torch.full((), self.cval * level, device=img.device)  # (a number would be a host-built tensor)
+        out = F.warp_affine(img, m, None, _ORDERS[self.interpolation_order], mode, fill)
         targets = warp_targets(targets, m, size, mode, self.mask_fill)
         a = params["apply"]
         if "channel_shift" in params:

@@ -61,8 +61,6 @@ class Resize(_Geometric):
         return F.resize_matrix(a.shape[0], size, self.output_size(size), a.device)
 
     def _transform(self, img, params, targets):
-        if self.fusable:
-            return super()._transform(img, params, targets)
         out = F.resize(img, self.size, self.interpolation, self.antialias, self.max_size)
         if targets:
             size = tuple(img.shape[-2:])
