@@ -25,6 +25,9 @@ OPS = (
     "cutmix",
     "randaugment",
     "pipeline",
+    "resize",
+    "gaussian_blur",
+    "channel_shift",
 )
 
 # What each op does (the README prints this table).
@@ -38,6 +41,9 @@ DESCRIBE = {
     "cutmix": "CutMix layer on (img, labels), 1000 classes (random; invariants checked)",
     "randaugment": "RandAugment(num_ops=2, magnitude=9) layer (random; invariants checked)",
     "pipeline": "RandomAffine(30°, scale 0.8-1.2) + hflip + ColorJitter(0.4, 0.4, 0.4) + Normalize",
+    "resize": "resize to 7/8 of the side (timm's eval ratio), bilinear with PIL's antialiasing",
+    "gaussian_blur": "gaussian_blur, kernel 9 x 9, per-sample sigma 0.5-2.0, mirror border",
+    "channel_shift": "channel_shift, per-sample per-channel shift ±40 levels, clamped",
 }
 
 # Ops whose output is random on every side: peers are checked for invariants, not for equality.
@@ -58,6 +64,13 @@ TOLERANCE = {
     "solarize": (0.0, 0.0),
     "equalize": (0.0, 0.0),
     "erase": (0.0, 0.0),
+    # - resize: PIL rounds its fixed-point horizontal pass to uint8 before the vertical one (docs/contract.md:
+    #   within 2, mean < 0.5); torchvision's uint8 path is PIL's.
+    # - gaussian_blur: the same taps summed in another order: one level where a sum lands on .5.
+    # - channel_shift: an add and a clamp, exact.
+    "resize": (2.0, 0.5),
+    "gaussian_blur": (1.0, 0.05),
+    "channel_shift": (0.0, 0.0),
 }
 # Per-library exceptions: PIL's bilinear resampling truncates to uint8 instead of rounding (measured:
 # every value within one level, half of them one below), so its mean difference is about 0.5 level.
@@ -75,6 +88,9 @@ FLOAT_SLACK = {
     "solarize": (1.0, 0.05),
     "equalize": (1.0, 0.05),
     "erase": (1.0, 0.0),
+    "resize": (1.0, 0.1),
+    "gaussian_blur": (1.0, 0.1),
+    "channel_shift": (1.0, 0.05),
 }
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -112,7 +128,13 @@ class Case:
         elem = torch.empty((), dtype=self.torch_dtype).element_size()
         # the pipeline ends in Normalize: float32 out of uint8, the input's float dtype otherwise
         out_elem = 4 if self.op == "pipeline" and self.dtype == "uint8" else elem
-        return n * elem + n * out_elem
+        out_n = self.batch * 3 * resize_side(self.size) ** 2 if self.op == "resize" else n
+        return n * elem + out_n * out_elem
+
+
+def resize_side(size: int) -> int:
+    """The ``resize`` case's output side: 7/8 of the input's (224 from 256, timm's eval crop ratio)."""
+    return size * 7 // 8
 
 
 def grid(ops, batches, sizes, dtypes) -> list[Case]:
@@ -164,6 +186,10 @@ def draw_params(case: Case, seed: int, device: torch.device | str = "cpu") -> di
         p["value"] = torch.randint(0, 256, (b, 3), generator=g).float() / 255 * top
     elif case.op == "cutmix":
         p["labels"] = torch.randint(0, 1000, (b,), generator=g)
+    elif case.op == "gaussian_blur":
+        p["sigma"] = u(0.5, 2.0)
+    elif case.op == "channel_shift":
+        p["shift"] = u(-40.0, 40.0, b, 3) / 255 * top
     return {k: v.to(device) for k, v in p.items()}
 
 
@@ -238,6 +264,12 @@ def gpuaug_fn(case: Case, device: torch.device | str = "cpu"):
         return lambda x, p: F.equalize(x)
     if op == "erase":
         return lambda x, p: F.erase(x, p["boxes"], p["value"])
+    if op == "resize":
+        return lambda x, p: F.resize(x, resize_side(case.size))
+    if op == "gaussian_blur":
+        return lambda x, p: F.gaussian_blur(x, 9, p["sigma"])
+    if op == "channel_shift":
+        return lambda x, p: F.channel_shift(x, p["shift"])
     g = torch.Generator(device=device).manual_seed(0)
     if op == "cutmix":
         layer = _layer("CutMix")(num_classes=1000, generator=g)

@@ -7,9 +7,13 @@ from gpuaug.backend import get_backend, set_backend
 from gpuaug.config import from_config, to_config, to_yaml
 from gpuaug.distributed import seed_everything
 from gpuaug.layers import (
+    CenterCrop,
     ColorJitter,
     Compose,
     CutMix,
+    GaussianBlur,
+    GaussianNoise,
+    KerasAugment,
     MixUp,
     MixUpCutMix,
     Normalize,
@@ -17,6 +21,7 @@ from gpuaug.layers import (
     RandomApply,
     RandomAutocontrast,
     RandomBrightness,
+    RandomChannelShift,
     RandomChoice,
     RandomContrast,
     RandomCrop,
@@ -33,6 +38,7 @@ from gpuaug.layers import (
     RandomSharpness,
     RandomSolarize,
     RandomVerticalFlip,
+    Resize,
     SanitizeBoxes,
 )
 from gpuaug.loader import AugmentingCollate, BatchHook, DeviceLoader, build_hook, capture_hook, collate_uint8
@@ -61,6 +67,6 @@ __all__ = [
     "RandomPosterize", "RandomResizedCrop", "RandomRotation", "RandomSaturation", "RandomSharpness",
     "RandomSolarize", "RandomVerticalFlip", "TimmAugMix", "TimmRandAugment", "TrivialAugmentWide",
     "from_config", "from_string", "functional", "get_backend", "layers", "policies", "preview",
-    "set_backend", "to_config", "to_yaml",
-    "SanitizeBoxes",
+    "set_backend", "to_config", "to_yaml", "SanitizeBoxes", "Resize", "CenterCrop", "GaussianBlur",
+    "GaussianNoise", "RandomChannelShift", "KerasAugment",
 ]

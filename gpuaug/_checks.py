@@ -76,6 +76,27 @@ def as_batch(
     return batch, restore
 
 
+def as_clips(
+    img: torch.Tensor, name: str = "img", channels: Sequence[int] = (1, 3)
+) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor], tuple[int, int]]:
+    """Validate a video batch ``(B, T, C, H, W)`` and view it as its ``B * T`` frames.
+
+    Returns ``(frames, restore, (B, T))``: ``frames`` is ``(B * T, C, H, W)`` (a view where the clip and
+    frame dimensions merge, which they do for contiguous and channels-last-per-frame videos), and
+    ``restore(out)`` gives ``(B * T, C, H', W')`` back as ``(B, T, C, H', W')``.
+    """
+    if not isinstance(img, torch.Tensor) or img.dim() != 5:
+        raise ValueError(f"{name} must be a video (B, T, C, H, W), got "
+                         f"{tuple(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__}")
+    clips = (int(img.shape[0]), int(img.shape[1]))
+    frames, restore_frames = as_batch(img.flatten(0, 1), name, channels)
+
+    def restore(out: torch.Tensor) -> torch.Tensor:
+        return restore_frames(out).unflatten(0, clips)
+
+    return frames, restore, clips
+
+
 def empty_output(like: torch.Tensor, size: tuple[int, int] | None = None, dtype: torch.dtype | None = None):
     """An uninitialised ``(B, C, H, W)`` output in ``like``'s memory format (optionally new size/dtype)."""
     b, c, h, w = like.shape

@@ -45,6 +45,10 @@ PRIMITIVES: dict[str, str] = {
     "pipeline_params": "pipeline",
     "pipeline_stats": "pipeline",
     "pipeline_pass": "pipeline",
+    "resize": "resize",
+    "gaussian_blur": "blur",
+    "channel_shift": "add",
+    "gaussian_noise": "add",
 }
 
 

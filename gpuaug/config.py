@@ -75,7 +75,7 @@ def from_config(config, generator: torch.Generator | None = None) -> RandomLayer
         if inner is None:
             raise ValueError(f"config of {name} needs 'transforms'")
         args["transforms"] = [from_config(c, generator) for c in inner]
-    if generator is not None and name != "Compose" and name != "Normalize":
+    if generator is not None and name != "Compose" and not classes[name].deterministic:
         args.setdefault("generator", generator)
     try:
         return classes[name](**args)

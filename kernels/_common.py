@@ -39,6 +39,8 @@ CONFIG: dict[str, tuple[int, int]] = {
     "erase": (2048, 8),
     "paste": (2048, 8),
     "pipeline": (1024, 4),
+    "resize": (1024, 4),
+    "add": (2048, 8),
 }
 
 FILL_MODES = ("constant", "edge", "reflect", "mirror", "wrap")

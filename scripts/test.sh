@@ -15,7 +15,8 @@ py="$here/.venv/bin/python"
 "$py" -m pytest -q "$@"
 "$py" -m pytest -q -p no:cacheprovider benchmarks --benchmark-disable   # the pytest-benchmark files, as a smoke
 # (the kernel tests, one file per family; not tests/test_kernels_compile.py, which compiles for sm_90 instead)
-kernel_tests=(tests/test_kernels_{common,warp,lut,histogram,erase,color,normalize,pipeline}.py)
+kernel_tests=(tests/test_kernels_{common,warp,lut,histogram,erase,color,normalize,pipeline,resize,blur,add}.py)
 TRITON_INTERPRET=1 GPUAUG_BACKEND=triton "$py" -m pytest -q -p no:cacheprovider "${kernel_tests[@]}" \
   tests/test_color.py tests/test_pointwise.py tests/test_geometry.py tests/test_layers.py tests/test_policies.py \
-  tests/test_profile.py tests/test_timm.py tests/test_plan.py tests/test_targets.py
+  tests/test_profile.py tests/test_timm.py tests/test_plan.py tests/test_targets.py tests/test_more_ops.py \
+  tests/test_keras.py tests/test_video.py

@@ -78,6 +78,9 @@ def test_every_registered_class_round_trips():
         "Compose": {"transforms": []},
         "RandomApply": {"transforms": [{"name": "RandomInvert"}]},
         "RandomChoice": {"transforms": [{"name": "RandomInvert"}]},
+        "Resize": {"size": 8},
+        "CenterCrop": {"size": 8},
+        "GaussianBlur": {"kernel_size": 3},
     }
     for name in registry():
         layer = from_config({"name": name, **needs.get(name, {})})

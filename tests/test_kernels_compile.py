@@ -25,12 +25,15 @@ try:
 except ImportError:  # pragma: no cover - other Triton layouts
     pytest.skip("this Triton has no ASTSource/GPUTarget API", allow_module_level=True)
 
+from gpuaug.kernels import add as ka  # noqa: E402
+from gpuaug.kernels import blur as kb  # noqa: E402
 from gpuaug.kernels import color as kc  # noqa: E402
 from gpuaug.kernels import erase as ke  # noqa: E402
 from gpuaug.kernels import histogram as kh  # noqa: E402
 from gpuaug.kernels import lut as kl  # noqa: E402
 from gpuaug.kernels import normalize as kn  # noqa: E402
 from gpuaug.kernels import pipeline as kp  # noqa: E402
+from gpuaug.kernels import resize as kr  # noqa: E402
 from gpuaug.kernels import warp as kw  # noqa: E402
 
 TARGET = GPUTarget("cuda", 90, 32)
@@ -163,3 +166,31 @@ def test_plan_pass_kernel_compiles(op, mode, interp, stats, mix, dst):
     # 2-D tiles, rows of 128 pixels, the width specialised on divisibility by 16 (224): vector stores
     stores = [a for a in global_accesses(k) if a.startswith("st.global") and "atom" not in a]
     assert not store or all(".v" in a for a in stores), set(stores)
+
+
+@pytest.mark.parametrize("dtype,int64", [("u8", False), ("bf16", False), ("fp32", True)])
+def test_resize_compiles(dtype, int64):
+    k = compile_kernel(kr._resize_kernel, dict(src_ptr=dtype, dst_ptr=dtype),
+                       dict(s_w=1, d_w=1, C=3, IS_U8=dtype == "u8", INT64=int64, TH=8, TW=128),
+                       divisible=("Wo",))
+    stores = [a for a in global_accesses(k) if a.startswith("st")]
+    assert int64 or any(".v" in a for a in stores), set(stores)  # rows of 128 outputs: vector stores
+
+
+@pytest.mark.parametrize("dtype,int64", [("u8", False), ("fp16", False), ("fp32", True)])
+def test_blur_compiles_with_fp32_dots(dtype, int64):
+    """Both passes as float32 dots (no TF32: uint8 results would cross rounding edges)."""
+    k = compile_kernel(kb._blur_kernel, dict(src_ptr=dtype, dst_ptr=dtype, sigma_ptr="fp32"),
+                       dict(s_w=1, d_w=1, C=3, IS_U8=dtype == "u8", INT64=int64, TO=kb.TO, CH=kb.CH))
+    ptx = k.asm["ptx"]
+    assert "tf32" not in ptx and "fma.rn.f32" in ptx
+
+
+@pytest.mark.parametrize("noise,dtype", [(False, "u8"), (True, "u8"), (True, "bf16"), (False, "fp32")])
+def test_add_compiles_vectorised(noise, dtype):
+    k = compile_kernel(ka._add_kernel, dict(src_ptr=dtype, dst_ptr=dtype, shift_ptr="fp32", sigma_ptr="fp32",
+                                            seed_ptr="i64", low_ptr="fp32", high_ptr="fp32"),
+                       dict(s_w=1, d_w=1, C=3, NOISE=noise, IS_U8=dtype == "u8", SRC_FLAT=True, DST_FLAT=True,
+                            INT64=False, BLOCK=2048), 8)
+    acc = global_accesses(k)
+    assert any(a.startswith("ld") and ".v" in a for a in acc), set(acc)

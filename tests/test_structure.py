@@ -126,6 +126,9 @@ LAYERS = [
     lambda: gpuaug.RandomChoice([gpuaug.RandomInvert(), gpuaug.RandomEqualize()]),
     lambda: gpuaug.RandAugment(),
     lambda: gpuaug.TrivialAugmentWide(),
+    lambda: gpuaug.KerasAugment(rotation_range=20, zoom_range=0.1, channel_shift_range=20,
+                                horizontal_flip=True),
+    lambda: gpuaug.Compose([gpuaug.GaussianBlur(3), gpuaug.GaussianNoise(), gpuaug.RandomChannelShift()]),
 ]
 
 

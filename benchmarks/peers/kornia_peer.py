@@ -28,7 +28,7 @@ import math
 import torch
 
 from benchmarks.cases import IMAGENET_MEAN, IMAGENET_STD, Case
-from benchmarks.peers import Impl, Peer, from_unit, tensor_impl, to_unit
+from benchmarks.peers import Impl, Peer, from_unit, semantics_differ, tensor_impl, to_unit
 
 NAME = "kornia"
 
@@ -149,6 +149,20 @@ def pipeline(case: Case, device) -> Impl:
     return tensor_impl(NAME, lambda x, p: seq(to_unit(x, True)), check="invariants")
 
 
+def gaussian_blur(case: Case, device) -> Impl:
+    """kornia's ``gaussian_blur2d`` takes per-sample sigma (B, 2); its taps exp(-d^2 / 2 sigma^2) normalised
+    and its ``reflect`` border (torch's padding: whole-sample, gpuaug's ``mirror``) are gpuaug's."""
+    import kornia
+
+    def run(x, p):
+        s = p["sigma"].float()
+        y = kornia.filters.gaussian_blur2d(to_unit(x, f32=True), (9, 9), torch.stack([s, s], 1),
+                                           border_type="reflect")
+        return from_unit(y, x.dtype)
+
+    return tensor_impl(NAME, run)
+
+
 ADAPTERS = {
     "warp": warp,
     "color_jitter": color_jitter,
@@ -159,6 +173,9 @@ ADAPTERS = {
     "cutmix": cutmix,
     "randaugment": randaugment,
     "pipeline": pipeline,
+    # kornia's antialias blurs with a Gaussian before a bilinear resize: not PIL's triangle filter
+    "resize": semantics_differ("kornia's antialias is a Gaussian pre-blur, not PIL's filter"),
+    "gaussian_blur": gaussian_blur,
 }
 
 

@@ -24,7 +24,7 @@ import torch
 from PIL import Image, ImageEnhance, ImageOps
 
 from benchmarks.cases import IMAGENET_MEAN, IMAGENET_STD, Case
-from benchmarks.peers import Impl, Peer, Skip
+from benchmarks.peers import Impl, Peer, Skip, semantics_differ
 
 NAME = "PIL"
 
@@ -251,6 +251,14 @@ def pipeline(case: Case, device) -> Impl:
     return Impl(NAME, prepare=_prepare, run=run, host=True, check="invariants")
 
 
+def resize(case: Case, device) -> Impl:
+    from benchmarks.cases import resize_side
+
+    side = resize_side(case.size)
+    return Impl(NAME, run=lambda ip: [im.resize((side, side), Image.BILINEAR) for im in ip[0]],
+                prepare=_prepare, to_tensor=_stack, host=True)
+
+
 ADAPTERS = {
     "warp": warp,
     "color_jitter": color_jitter,
@@ -261,6 +269,9 @@ ADAPTERS = {
     "cutmix": cutmix,
     "randaugment": randaugment,
     "pipeline": pipeline,
+    "resize": resize,
+    # ImageFilter.GaussianBlur(radius) is an extended box-blur approximation of sigma = radius
+    "gaussian_blur": semantics_differ("ImageFilter.GaussianBlur approximates with box blurs"),
 }
 
 

@@ -104,6 +104,24 @@ def pipeline(case: Case, device) -> Impl:
     return tensor_impl(NAME, lambda x, p: layer(x), check="invariants")
 
 
+def resize(case: Case, device) -> Impl:
+    import torchvision.transforms.v2.functional as TF
+
+    from benchmarks.cases import resize_side
+
+    return tensor_impl(NAME, lambda x, p: TF.resize(x, [resize_side(case.size)], antialias=True))
+
+
+def gaussian_blur(case: Case, device) -> Impl:
+    import torchvision.transforms.v2.functional as TF
+
+    def run(x, p):
+        return torch.cat([TF.gaussian_blur(x[i : i + 1], [9, 9], [s, s])
+                          for i, s in enumerate(p["sigma"].tolist())])
+
+    return tensor_impl(NAME, run, note="one call per sample (no per-sample sigma)")
+
+
 ADAPTERS = {
     "warp": semantics_differ("torchvision's affine has no reflect fill"),
     "color_jitter": color_jitter,
@@ -114,6 +132,8 @@ ADAPTERS = {
     "cutmix": cutmix,
     "randaugment": randaugment,
     "pipeline": pipeline,
+    "resize": resize,
+    "gaussian_blur": gaussian_blur,
 }
 
 

@@ -19,6 +19,7 @@ from gpuaug.layers.color import (
     RandomSolarize,
 )
 from gpuaug.layers.container import Compose, RandomApply, RandomChoice
+from gpuaug.layers.filters import GaussianBlur, GaussianNoise, RandomChannelShift
 from gpuaug.layers.geometric import (
     RandomAffine,
     RandomCrop,
@@ -27,7 +28,9 @@ from gpuaug.layers.geometric import (
     RandomRotation,
     RandomVerticalFlip,
 )
+from gpuaug.layers.keras import KerasAugment
 from gpuaug.layers.mix import CutMix, MixUp, MixUpCutMix
+from gpuaug.layers.sizing import CenterCrop, Resize
 
 __all__ = [
     "RandomLayer",
@@ -58,4 +61,10 @@ __all__ = [
     "RandomApply",
     "RandomChoice",
     "SanitizeBoxes",
+    "Resize",
+    "CenterCrop",
+    "GaussianBlur",
+    "GaussianNoise",
+    "RandomChannelShift",
+    "KerasAugment",
 ]

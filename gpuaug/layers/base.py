@@ -31,6 +31,8 @@ import torch
 from torch import nn
 
 from gpuaug import _checks
+from gpuaug.layers.clips import frame_target, per_frame
+from gpuaug.layers.sampling import _SETTINGS, Sampler, dirichlet, settings_version  # noqa: F401 (re-exported)
 from gpuaug.layers.targets import BoxIO
 
 # ----------------------------------------------------------------------------------------------- checks
@@ -124,127 +126,6 @@ def check_size(value, name: str = "size") -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------------------------- sampling
-
-
-def _check_device(generator: torch.Generator | None, device: torch.device) -> None:
-    # A torch.Generator lives on one device: a CPU generator cannot drive CUDA sampling (and drawing on
-    # the CPU then copying would cost a host->device copy per call), so the two must match.
-    if generator is None:
-        return
-    g = generator.device
-    if g.type != device.type or (
-        g.index is not None and device.index is not None and g.index != device.index
-    ):
-        raise ValueError(
-            f"generator is on {g} but the image is on {device}: parameters are drawn on the image's device, "
-            f"create the generator there (torch.Generator(device={str(device)!r}))"
-        )
-
-
-_SETTINGS = [0]  # bumped whenever any layer's public attribute is assigned
-
-
-def settings_version() -> int:
-    """A number that changes whenever a setting of any layer is assigned (``layer.magnitude = 12``): what
-    compiled plans are keyed on (assign settings; a list mutated in place is not seen)."""
-    return _SETTINGS[0]
-
-
-class Sampler:
-    """Per-sample draws of ``n`` values on ``device`` from ``generator`` (``None``: the global one).
-
-    With ``block`` (an ``(n, K)`` float tensor of uniforms in [0, 1)), every draw consumes the next columns
-    of the block instead, in the order the draws are made: ``uniform``/``bernoulli`` one column per value,
-    ``randint`` one (``floor(u (hi - lo)) + lo``), ``normal`` two (Box-Muller). A compiled plan draws ONE
-    block for the whole pipeline and derives every parameter from it (on the device, in a kernel that
-    consumes the columns in this same order); ``cursor`` counts the columns consumed so far.
-    """
-
-    def __init__(self, generator: torch.Generator | None, n: int, device: torch.device,
-                 block: torch.Tensor | None = None):
-        _check_device(generator, device)
-        self.generator, self.n, self.device = generator, n, device
-        # no ``generator=None`` argument: torch.compile cannot trace torch.rand(symbolic size, generator=None)
-        self._gen = {} if generator is None else {"generator": generator}
-        self.block, self.cursor = block, 0
-
-    def _columns(self, *tail: int) -> torch.Tensor:
-        k = math.prod(tail)
-        cols = self.block[:, self.cursor:self.cursor + k]
-        if cols.shape[1] != k:  # (a plan counts the columns of its layers first)
-            raise RuntimeError(f"a block of {self.block.shape[1]} uniforms is too small for the draws")
-        self.cursor += k
-        return cols.reshape(self.n, *tail)
-
-    def uniform(self, lo: float, hi: float, *tail: int) -> torch.Tensor:
-        if self.block is None:
-            u = torch.rand((self.n, *tail), device=self.device, **self._gen)
-        else:
-            u = self._columns(*tail)
-        return u * (hi - lo) + lo if (lo, hi) != (0.0, 1.0) else u
-
-    def randint(self, lo: int, hi: int, *tail: int) -> torch.Tensor:
-        """Integers in ``[lo, hi)``."""
-        if self.block is None:
-            return torch.randint(lo, hi, (self.n, *tail), device=self.device, **self._gen)
-        return (self._columns(*tail) * (hi - lo)).floor().to(torch.int64).clamp_max(hi - lo - 1) + lo
-
-    def bernoulli(self, p: float, *tail: int) -> torch.Tensor:
-        if p >= 1.0:
-            return torch.ones((self.n, *tail), dtype=torch.bool, device=self.device)
-        if p <= 0.0:
-            return torch.zeros((self.n, *tail), dtype=torch.bool, device=self.device)
-        return self.uniform(0.0, 1.0, *tail) < p
-
-    def normal(self, *tail: int) -> torch.Tensor:
-        if self.block is None:
-            return torch.randn((self.n, *tail), device=self.device, **self._gen)
-        u1, u2 = self._columns(*tail), self._columns(*tail)
-        return torch.sqrt(-2.0 * torch.log(u1.clamp_min(1e-30))) * torch.cos((2.0 * math.pi) * u2)
-
-    def beta(self, a: float) -> torch.Tensor:
-        """Symmetric Beta(a, a) per sample, without host sync: Johnk's method with 32 candidates per
-        sample, the first accepted one wins. For ``a <= 1`` (the mixup/cutmix range) acceptance is
-        >= 1/2 per candidate, so a miss has probability < 2**-32; a miss (possible for large ``a``) falls
-        back to the normal approximation. torch's own Beta/Gamma samplers take no generator. (A plan draws
-        66 columns per Beta: kept small, the block is the plan's one random draw.)"""
-        k = 32
-        u = self.uniform(0.0, 1.0, k).clamp_min(1e-30).log() / a
-        v = self.uniform(0.0, 1.0, k).clamp_min(1e-30).log() / a
-        x, y = u.exp(), v.exp()
-        s = x + y
-        ok = s <= 1.0
-        # x / (x + y) in log space for stability when both are tiny (a << 1)
-        m = torch.maximum(u, v)
-        cand = torch.exp(u - m) / (torch.exp(u - m) + torch.exp(v - m))
-        first = torch.argmax(ok.to(torch.uint8), dim=1, keepdim=True)
-        pick = cand.gather(1, first)[:, 0]
-        approx = (0.5 + self.normal() * math.sqrt(1.0 / (4.0 * (2.0 * a + 1.0)))).clamp(0.0, 1.0)
-        return torch.where(ok.any(dim=1), pick, approx)
-
-
-def _gamma(s: Sampler, a: float, tail: tuple[int, ...]) -> torch.Tensor:
-    """Gamma(a, 1) draws of shape (n, *tail): Marsaglia-Tsang with 16 candidates per draw, the first
-    accepted one wins (acceptance >= 0.95 per candidate for a >= 1, so a miss has probability < 1e-20;
-    a miss takes the mean). a < 1: Gamma(a + 1) * U ** (1 / a)."""
-    aa = a + 1.0 if a < 1.0 else a
-    d = aa - 1.0 / 3.0
-    c = 1.0 / math.sqrt(9.0 * d)
-    x = s.normal(*tail, 16)
-    v = (1.0 + c * x) ** 3
-    u = s.uniform(0.0, 1.0, *tail, 16).clamp_min(1e-30)
-    ok = (v > 0) & (torch.log(u) < 0.5 * x * x + d - d * v + d * torch.log(v.clamp_min(1e-30)))
-    first = torch.argmax(ok.to(torch.uint8), dim=-1, keepdim=True)
-    g = torch.where(ok.any(-1), d * v.gather(-1, first)[..., 0], aa)
-    if a < 1.0:
-        g = g * s.uniform(0.0, 1.0, *tail).clamp_min(1e-30) ** (1.0 / a)
-    return g
-
-
-def dirichlet(s: Sampler, alpha: float, k: int) -> torch.Tensor:
-    """Symmetric Dirichlet(alpha) weights (n, k): normalised Gamma draws (torch's takes no generator)."""
-    g = _gamma(s, alpha, (k,)).clamp_min(1e-30)
-    return g / g.sum(-1, keepdim=True)
 
 
 def expand_params(params: dict, batch: int) -> dict:
@@ -405,7 +286,8 @@ class RandomLayer(nn.Module):
         targets given; same return convention as ``forward``, in eval mode too."""
         call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__, box_format,
                      normalized)
-        return call.finish(*self._transform(call.batch, params, call.targets), None, False)
+        out = self._transform(call.batch, per_frame(params, call.clips), call.targets)
+        return call.finish(*out, None, False)
 
     def forward(self, img: torch.Tensor, labels=None, *, masks=None, boxes=None, box_labels=None,
                 keypoints=None, box_format="xyxy", normalized=False, return_params: bool = False):
@@ -420,14 +302,15 @@ class RandomLayer(nn.Module):
         """
         call = _Call(img, labels, masks, boxes, box_labels, keypoints, type(self).__name__, box_format,
                      normalized)
-        planned = self._run_plan(call.batch, call.targets) if self.training else None
+        # (a video's draws are per clip, a plan's per frame: videos run eagerly)
+        planned = self._run_plan(call.batch, call.targets) if self.training and not call.clips else None
         if planned is not None:
             out, self.last_params = (planned[0], call.targets), planned[1]
             params = self.last_params if return_params else None
         elif self.training:
-            params = self.sample(call.batch.shape, call.batch.device)
+            params = self.sample(call.shape, call.batch.device)
             self.last_params = params
-            out = self._transform(call.batch, params, call.targets)
+            out = self._transform(call.batch, per_frame(params, call.clips), call.targets)
         else:
             params = None
             out = self._eval(call.batch, call.targets)
@@ -453,11 +336,14 @@ class RandomLayer(nn.Module):
 
 
 class _Call:
-    """One call's image and targets as batches (validated), and the way back to the caller's shapes."""
+    """One call's image and targets as batches (validated), and the way back to the caller's shapes. A
+    video ``(B, T, C, H, W)`` runs as its frames, with parameters drawn per clip (``gpuaug.layers.clips``)."""
 
     def __init__(self, img, labels, masks, boxes, box_labels, keypoints, who: str, box_format="xyxy",
                  normalized=False):
-        self.batch, self.restore = _checks.as_batch(img)
+        self.batch, self.restore, self.clips = (_checks.as_clips(img) if getattr(img, "ndim", 0) == 5
+                                                else (*_checks.as_batch(img), None))
+        self.shape = (self.clips[0], *self.batch.shape[1:]) if self.clips else tuple(self.batch.shape)
         self.single = img.dim() == 3
         self.boxes = BoxIO(box_format, normalized)  # (lists, formats, SanitizeBoxes: layers/targets.py)
         boxes, box_labels = self.boxes.enter(boxes, box_labels, self.batch, self.single)
@@ -466,14 +352,16 @@ class _Call:
         self.given = [k for k in TARGETS if given[k] is not None]
         if labels is not None:
             _check_labels(labels, who)
-        self.targets = {k: _as_batch_target(k, given[k], self.single) for k in self.given}
-        _check_targets(self.batch, self.targets)
+        self.targets = {k: _as_batch_target(k, given[k], self.single, self.clips) for k in self.given}
+        _check_targets(self.batch, self.targets, self.clips)
 
     def finish(self, img: torch.Tensor, targets: dict, params, return_params: bool):
         targets = self.boxes.leave(targets, img)
         out = [self.restore(img)]
         for k in self.given:
             t = targets[k]
+            if self.clips and k != "labels" and isinstance(t, torch.Tensor):
+                t = t.unflatten(0, self.clips)
             out.append(t[0] if self.single and isinstance(t, torch.Tensor) else t)
         if return_params:
             out.append(params)
@@ -496,19 +384,22 @@ def _check_labels(labels, who: str) -> None:
             "(e.g. masks=...)")
 
 
-def _as_batch_target(name: str, t, single: bool):
+def _as_batch_target(name: str, t, single: bool, clips=None):
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if clips and name != "labels":
+        return frame_target(name, t, clips)
     return t.unsqueeze(0) if single else t
 
 
 _TARGET_DIMS = {"labels": (1, 2), "masks": (3, 4), "boxes": (3,), "box_labels": (2,), "keypoints": (3,)}
 
 
-def _check_targets(batch: torch.Tensor, targets: dict) -> None:
-    """Every target has the image's batch size; masks its H and W; boxes (B, K, 4), keypoints (B, K, 2)."""
-    b, _, h, w = batch.shape
+def _check_targets(batch: torch.Tensor, targets: dict, clips=None) -> None:
+    """Every target has the image's batch size (a video's labels: B clips); masks its H and W; boxes, ..."""
+    frames, _, h, w = batch.shape
     for name, t in targets.items():
+        b = clips[0] if clips and name == "labels" else frames
         if t.dim() not in _TARGET_DIMS[name]:
             raise ValueError(f"{name} must have {' or '.join(map(str, _TARGET_DIMS[name]))} dimensions "
                              f"(batched), got shape {tuple(t.shape)}")

@@ -50,12 +50,17 @@ def _fill_key(layer):
     return (layer.fill_mode, repr(fill), layer.mask_fill)
 
 
+def _fuses(layer) -> bool:
+    """A geometric layer whose op is its matrix (a resize with antialiasing is not: it runs on its own)."""
+    return layer.kind == "geometric" and layer.fusable
+
+
 def _geo_run(items, i):
     """End of the run of fusable geometric layers starting at ``i``, and the layers whose interpolation and
     fill settings the one warp uses: a layer joins when every setting it depends on agrees."""
     interp = fill = None
     j = i
-    while j < len(items) and items[j][0].kind == "geometric":
+    while j < len(items) and _fuses(items[j][0]):
         layer = items[j][0]
         if layer.uses_interpolation:
             if interp is not None and layer.interpolation != interp.interpolation:
@@ -75,7 +80,7 @@ def run(items, img: torch.Tensor, targets: dict) -> tuple[torch.Tensor, dict]:
     i = 0
     while i < len(items):
         layer, params = items[i]
-        if layer.kind == "geometric":
+        if _fuses(layer):
             j, interp, fill = _geo_run(items, i)
             m = None
             size = tuple(img.shape[-2:])

@@ -42,6 +42,12 @@ def warp_all(img, m, size, interpolation, fill_mode, fill, mask_fill, targets: d
     """The (B, C, H, W) batch and its targets through one forward matrix ``m`` (B, 3, 3) to ``size``;
     returns ``(img, targets)`` (labels and box_labels unchanged)."""
     out = F.warp_affine(img, m, size, interpolation, fill_mode, fill)
+    return out, warp_targets(targets, m, size, fill_mode, mask_fill)
+
+
+def warp_targets(targets: dict, m, size, fill_mode, mask_fill) -> dict:
+    """The targets of a batch through the forward matrix ``m`` (B, 3, 3) to ``size`` (labels and box_labels
+    unchanged): what :func:`warp_all` does besides the image."""
     targets = dict(targets)
     if "masks" in targets:
         targets["masks"] = F.warp_masks(targets["masks"], m, size, fill_mode, mask_fill)
@@ -49,7 +55,7 @@ def warp_all(img, m, size, interpolation, fill_mode, fill, mask_fill, targets: d
         targets["boxes"] = F.warp_boxes(targets["boxes"], m, size)
     if "keypoints" in targets:
         targets["keypoints"] = F.warp_keypoints(targets["keypoints"], m)
-    return out, targets
+    return targets
 
 
 # ----------------------------------------------------------------------------------------------- layers
@@ -99,6 +105,9 @@ class _Geometric(RandomLayer):
     #: of others when the settings it depends on agree.
     uses_interpolation = True
     uses_fill = True
+    #: whether the layer's op is its matrix, so Compose may fold it into a run's one warp (an antialiased
+    #: ``Resize`` is not: it runs its own op, its matrix serves the targets)
+    fusable = True
 
     def __init__(self, interpolation="bilinear", fill_mode="constant", fill=0, mask_fill=0, **kw):
         super().__init__(**kw)

@@ -141,7 +141,7 @@ class _Mix(RandomLayer):
         labels = _check_targets(self, targets)
         out_t = dict(targets)
         if labels is not None:
-            y = soft_labels(labels, self.num_classes, img.shape[0], self.label_smoothing)
+            y = soft_labels(labels, self.num_classes, labels.shape[0], self.label_smoothing)
             out_t["labels"] = y
         if img.shape[0] == 0:
             return img.clone(), out_t
@@ -149,8 +149,12 @@ class _Mix(RandomLayer):
         if "masks" in targets:
             out_t["masks"] = F.paste_masks(targets["masks"], params["partner"], box)
         if labels is not None:
-            lam = lam.to(y.device)[:, None]
-            out_t["labels"] = lam * y + (1.0 - lam) * y[params["partner"].to(y.device)]
+            # labels are per clip on a video of T frames a clip (T = 1 for images): the clip's first frame
+            # carries its weight, and the partner frame index // T is the partner clip
+            t = img.shape[0] // max(labels.shape[0], 1)
+            lam = lam[::t].to(y.device)[:, None]
+            partner = params["partner"][::t].to(y.device) // t
+            out_t["labels"] = lam * y + (1.0 - lam) * y[partner]
         return out, out_t
 
     def _eval(self, img, targets):
@@ -158,7 +162,7 @@ class _Mix(RandomLayer):
         labels = _check_targets(self, targets)
         if labels is None:
             return img, targets
-        return img, {**targets, "labels": soft_labels(labels, self.num_classes, img.shape[0],
+        return img, {**targets, "labels": soft_labels(labels, self.num_classes, labels.shape[0],
                                                       self.label_smoothing)}
 
     def forward(self, img, labels=None, *, return_params: bool = False, **targets):

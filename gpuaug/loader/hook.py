@@ -3,6 +3,7 @@ where the model runs; :func:`build_hook` makes the standard ImageNet-style one."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -52,12 +53,16 @@ class BatchHook(nn.Module):
             (``None`` keeps the int labels). Only class labels: masks stay as they are.
         box_format, normalized: how the batches' boxes are given and returned (``"xyxy"``, ``"xywh"``,
             ``"cxcywh"``; pixels, or fractions of the width and height), as in every layer.
+        eval_transform: a module/callable run on uint8 batches in eval mode only (``build_hook``'s:
+            ``Resize`` then ``CenterCrop`` to the training size); ``None`` for none.
 
     Targets (masks, boxes, box_labels, keypoints; by keyword, or in a dict batch) move with the images
     through ``augment`` and ``mix`` (CutMix pastes masks; MixUp refuses them); such a batch runs the layers
     one by one (no compiled plan).
 
-    ``hook.eval()`` skips augmentation and mixing (validation batches are only converted).
+
+    ``hook.eval()`` skips augmentation and mixing (validation batches are only converted, after
+    ``eval_transform``).
     On CUDA nothing here synchronizes with the host: copies are ``non_blocking`` and the constants live on
     the device.
 
@@ -82,6 +87,7 @@ class BatchHook(nn.Module):
         num_classes: int | None = None,
         box_format: str = "xyxy",
         normalized: bool = False,
+        eval_transform: Callable | None = None,
     ) -> None:
         super().__init__()
         if dtype not in (torch.float32, torch.bfloat16, torch.float16):
@@ -100,6 +106,7 @@ class BatchHook(nn.Module):
         self.num_classes = num_classes
         T.check_box_format(box_format, normalized)
         self.box_format, self.normalized = box_format, normalized
+        self.eval_transform = eval_transform
         # device-resident constants: normalizing reads them without a host-to-device copy
         self.register_buffer("_mean", torch.tensor(mean if mean is not None else (0.0,), dtype=torch.float32),
                              persistent=False)
@@ -152,6 +159,8 @@ class BatchHook(nn.Module):
         mixing = self.training and self.mix is not None
         if mixing and y is None and "masks" not in targets:
             raise ValueError("mix (CutMix/MixUp) needs labels: call hook(x, y)")
+        if not self.training and self.eval_transform is not None:
+            x = self.eval_transform(x)  # validation batches at the training size (never a plan: eval only)
         plain = targets.keys() <= {"labels"}  # (compiled plans carry labels only)
         spec = self._plan(x, y) if plain else None
         if not plain and self.training:
@@ -242,13 +251,16 @@ def parse_policy(policy: str, mean=None):
 
 def build_hook(policy: str = "rand-m9-n2", size: int = 224, num_classes: int = 1000, *, mix: bool = True,
                dtype: torch.dtype = torch.float32, device=None, crop: bool = True,
-               pipeline=None) -> BatchHook:
+               pipeline=None, crop_pct: float | None = 0.875) -> BatchHook:
     """The standard ImageNet-style training pipeline as a :class:`BatchHook`.
 
     RandomResizedCrop(size) + RandomHorizontalFlip + the policy on uint8, then CutMix or MixUp (chosen per
     sample, timm's recipe) on the labels, then normalize (ImageNet mean/std), cast and ``channels_last``.
     ``crop=False`` drops crop and flip, ``policy="none"`` the policy, ``mix=False`` the mixing.
     ``pipeline`` (a config or a .yaml/.json path, see ``gpuaug.config``) replaces crop, flip and policy.
+    In eval mode (``hook.eval()``) batches are resized (shorter side ``floor(size / crop_pct)``, bilinear with
+    antialiasing) and center-cropped to ``size``, timm's eval transform, so validation runs at the training
+    size; ``crop_pct=None`` (or ``crop=False``, or a ``pipeline``) leaves eval batches at their own size.
     """
     from gpuaug import layers as L
 
@@ -263,8 +275,13 @@ def build_hook(policy: str = "rand-m9-n2", size: int = 224, num_classes: int = 1
             steps.append(policy_layer)
         augment = L.Compose(steps) if len(steps) > 1 else (steps[0] if steps else None)
     mixer = _mixer(L, num_classes) if mix else None
+    eval_transform = None
+    if crop_pct is not None and crop and pipeline is None:
+        if not 0 < crop_pct <= 1:
+            raise ValueError(f"crop_pct must be in (0, 1], got {crop_pct!r}")
+        eval_transform = L.Compose([L.Resize(math.floor(size / crop_pct)), L.CenterCrop(size)])
     return BatchHook(augment, mixer, mean=IMAGENET_MEAN, std=IMAGENET_STD, dtype=dtype, device=device,
-                     num_classes=num_classes)
+                     num_classes=num_classes, eval_transform=eval_transform)
 
 
 def _mixer(layers, num_classes: int):
