@@ -1,16 +1,24 @@
 """The one place that decides which implementation runs a primitive.
 
 Backends:
-- ``"auto"`` (default): Triton kernels for CUDA tensors, the vectorized torch path for CPU tensors.
+- ``"auto"`` (default): Triton kernels for CUDA tensors; for CPU tensors the native host kernels
+  (``gpuaug._host.<family>``, OpenCV) where that family has the primitive and ``cv2`` imports, else the
+  vectorized torch path.
 - ``"triton"``: Triton kernels everywhere; on CPU tensors they run through Triton's interpreter, which
   needs ``TRITON_INTERPRET=1`` in the environment before ``triton`` is imported (that is how CI tests them).
   CPU tensors then take exactly the code path of CUDA tensors (no host-path shortcut anywhere).
-- ``"torch"``: the vectorized torch path everywhere (the reference the kernels are tested against).
+- ``"torch"``: the vectorized torch path everywhere (the reference the kernels and the host kernels are
+  tested against).
 
 The environment variable ``GPUAUG_BACKEND`` sets the starting value.
 
+Host threads: the host kernels spread the samples of a batch over a thread pool of
+:func:`get_num_threads` threads: :func:`set_num_threads` (or ``GPUAUG_NUM_THREADS``) when set, else one
+inside a DataLoader worker, else ``torch.get_num_threads()``.
+
 A primitive ``name`` lives in the family module of the same name in both trees:
-``gpuaug._torch.<family>.<name>`` and ``gpuaug.kernels.<family>.<name>`` (:data:`PRIMITIVES`). With
+``gpuaug._torch.<family>.<name>`` and ``gpuaug.kernels.<family>.<name>`` (:data:`PRIMITIVES`), and, where
+native code wins, ``gpuaug._host.<family>.<name>`` with the same signature. With
 backend ``"triton"`` a kernel module that fails to import is an error that says why; ``"auto"`` falls
 back to the torch path with one warning.
 """
@@ -75,6 +83,42 @@ def backend(name: str) -> Iterator[None]:
         set_backend(previous)
 
 
+def _parse_threads(value) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ValueError(f"GPUAUG_NUM_THREADS must be a positive integer, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"num_threads must be a positive int or None, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"num_threads must be a positive int or None, got {value!r}")
+    return value
+
+
+_threads = _parse_threads(os.environ.get("GPUAUG_NUM_THREADS"))
+
+
+def set_num_threads(n: int | None) -> None:
+    """Threads for batched host-path calls (CPU tensors): ``n`` >= 1, or ``None`` for the default (one
+    inside a DataLoader worker, else ``torch.get_num_threads()``)."""
+    global _threads
+    _threads = _parse_threads(n)
+
+
+def get_num_threads() -> int:
+    """The number of threads a batched host-path call uses now (see :func:`set_num_threads`)."""
+    if _threads is not None:
+        return _threads
+    from torch.utils.data import get_worker_info
+
+    if get_worker_info() is not None:
+        return 1  # DataLoader workers: one each (torch sets 1 intra-op thread there too)
+    return max(1, torch.get_num_threads())
+
+
 def use_triton(t: torch.Tensor) -> bool:
     """True where the Triton kernels run on this tensor under the current backend."""
     if _backend == "torch" or t.dtype == torch.float64:
@@ -85,8 +129,9 @@ def use_triton(t: torch.Tensor) -> bool:
 
 
 def host_path(t: torch.Tensor) -> bool:
-    """True where ``t`` takes the CPU host path (the torch path on a CPU tensor): only there may code read
-    device values on the host (masks, boxes) to skip work, as that costs no synchronization."""
+    """True where ``t`` takes the CPU host path (a CPU tensor, not on the Triton kernels: the host kernels
+    or the torch path): only there may code read device values on the host (masks, boxes) to skip work, as
+    that costs no synchronization."""
     return t.device.type == "cpu" and not use_triton(t)
 
 
@@ -112,10 +157,28 @@ def _kernel(name: str):
     return None
 
 
+_host_modules: dict[str, object] = {}  # family -> gpuaug._host.<family>, or None (none, or no cv2)
+
+
+def _host(name: str):
+    """``gpuaug._host.<family>.<name>``, or None where that module or ``cv2`` does not import."""
+    family = PRIMITIVES[name]
+    if family not in _host_modules:
+        try:
+            _host_modules[family] = importlib.import_module(f"gpuaug._host.{family}")
+        except ImportError:  # no host module for this family, or OpenCV missing: the torch path
+            _host_modules[family] = None
+    return getattr(_host_modules[family], name, None)
+
+
 def op(name: str, t: torch.Tensor):
     """The implementation of primitive ``name`` for tensor ``t`` under the current backend."""
     if use_triton(t):
         fn = _kernel(name)
+        if fn is not None:
+            return fn
+    elif _backend == "auto" and t.device.type == "cpu" and t.dtype != torch.float64:
+        fn = _host(name)
         if fn is not None:
             return fn
     return getattr(importlib.import_module(f"gpuaug._torch.{PRIMITIVES[name]}"), name)
