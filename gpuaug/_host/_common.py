@@ -75,10 +75,3 @@ def dense(t: torch.Tensor) -> torch.Tensor:
     if t.is_contiguous() or t.is_contiguous(memory_format=torch.channels_last):
         return t
     return t.contiguous()
-
-
-def into(result: np.ndarray, dst: np.ndarray) -> None:
-    """OpenCV may allocate a new array instead of writing ``dst=`` (it should not for a dense view of the
-    right shape and type): copy then."""
-    if result is not dst and result.__array_interface__["data"][0] != dst.__array_interface__["data"][0]:
-        dst[...] = result.reshape(dst.shape)

@@ -19,7 +19,7 @@ import cv2
 import torch
 
 from gpuaug._checks import empty_output
-from gpuaug._host._common import dense, into, parallel, planes
+from gpuaug._host._common import dense, parallel, planes
 
 
 def apply_lut(img: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
@@ -43,12 +43,12 @@ def apply_lut(img: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
         for i in range(b0, b1):
             if shared:
                 s, d = src[i].reshape(-1, src.shape[-1]), dst[i].reshape(-1, dst.shape[-1])
-                into(cv2.LUT(s, tables[i], dst=d), d)
+                cv2.LUT(s, tables[i], dst=d)
             elif last:
-                into(cv2.LUT(src[i], tables[i], dst=dst[i]), dst[i])
+                cv2.LUT(src[i], tables[i], dst=dst[i])
             else:
                 for k in range(c):
-                    into(cv2.LUT(src[i, k], tables[i, k], dst=dst[i, k]), dst[i, k])
+                    cv2.LUT(src[i, k], tables[i, k], dst=dst[i, k])
 
     parallel(task, b)
     return out

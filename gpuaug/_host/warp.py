@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from gpuaug._checks import empty_output
-from gpuaug._host._common import dense, into, parallel, planes
+from gpuaug._host._common import dense, parallel, planes
 from gpuaug._torch import warp as _ref
 
 INTERPOLATIONS = _ref.INTERPOLATIONS
@@ -116,12 +116,12 @@ def warp(
     def task(b0: int, b1: int) -> None:
         for i in range(b0, b1):
             if last:
-                into(cv2.warpAffine(src[i], mats[i], (wo, ho), dst=dst[i], flags=flags, borderMode=border,
-                                    borderValue=values[i]), dst[i])
+                cv2.warpAffine(src[i], mats[i], (wo, ho), dst=dst[i], flags=flags, borderMode=border,
+                               borderValue=values[i])
             else:
                 for k in range(c):
-                    into(cv2.warpAffine(src[i, k], mats[i], (wo, ho), dst=dst[i, k], flags=flags,
-                                        borderMode=border, borderValue=values[i][k]), dst[i, k])
+                    cv2.warpAffine(src[i, k], mats[i], (wo, ho), dst=dst[i, k], flags=flags,
+                                   borderMode=border, borderValue=values[i][k])
 
     parallel(task, b)
     return out
