@@ -3,7 +3,7 @@
 from importlib import metadata as _metadata
 
 from gpuaug import functional, layers, policies
-from gpuaug.backend import get_backend, set_backend
+from gpuaug.backend import get_backend, get_num_threads, set_backend, set_num_threads
 from gpuaug.config import from_config, to_config, to_yaml
 from gpuaug.distributed import seed_everything
 from gpuaug.layers import (
@@ -51,5 +51,5 @@ __all__ = [
     "RandomHorizontalFlip", "RandomHue", "RandomInvert", "RandomPosterize", "RandomResizedCrop",
     "RandomRotation", "RandomSaturation", "RandomSharpness", "RandomSolarize", "RandomVerticalFlip",
     "TrivialAugmentWide", "from_config", "from_string", "functional", "get_backend", "layers", "policies",
-    "preview", "set_backend", "to_config", "to_yaml",
+    "preview", "set_backend", "to_config", "to_yaml", "get_num_threads", "set_num_threads",
 ]
