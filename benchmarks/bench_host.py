@@ -23,14 +23,16 @@ Two cases on the same n photos (random crops of the bundled photos, uint8, 224²
   Invert, torchvision's list Identity): an op per image and slot at p 0.5 on both sides.
 
 Threads: each ``--threads`` value T runs every library with T threads: gpuaug with
-``gpuaug.set_num_threads(T)`` and ``torch.set_num_threads(T)``, the per-image libraries on a pool of T
-threads over the images (PIL and OpenCV release the GIL); ``all`` is ``os.cpu_count()``. Every
+``gpuaug.set_num_threads(T)`` and ``torch.set_num_threads(T)`` (and, as "gpuaug torch1", with torch's
+own threads at 1), the per-image libraries on a pool of T threads over the images (PIL and OpenCV
+release the GIL); ``all`` is ``os.cpu_count()``. Every
 (library, threads) pair runs once per round, rounds repeated ``--reps`` times; medians give img/s.
 Before timing, the chain's outputs are compared with PIL's (the rotation alone, gpuaug's pointwise chain
 on PIL's rotated images, the whole chain); a difference is reported, not fatal: the libraries round
 differently (PIL truncates its bilinear results, OpenCV's equalizeHist is not PIL's equalize).
-``--json auto`` writes ``benchmarks/results/<device>-host-<date>.json`` (rows per case, library and
-thread count); ``python benchmarks/render.py`` puts it into benchmarks/README.md.
+``--json auto`` writes ``benchmarks/results/<device>-host-<T>thread-<date>.json``, one file per thread
+count, all from the one interleaved run (with the machine's load average before and after);
+``python benchmarks/render.py`` puts them into benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -237,21 +239,30 @@ def main(argv=None) -> dict:
     for k, v in checks.items():
         print(f"check {k}: mean |diff| {v['mean']:.3f}, max {v['max']}, {100 * v['frac_gt_1']:.2f}% > 1")
 
+    load0 = os.getloadavg()[0]  # other work on the machine disturbs the thread scaling most: recorded
     pools = {t: (ThreadPoolExecutor(t) if t > 1 else None) for t in threads}
-    times = {(case, lib, t): [] for (case, lib) in runs for t in threads}
+    # gpuaug with T > 1 threads also runs with torch's intra-op threads at 1 ("gpuaug torch1"): the host
+    # kernels take their threads from gpuaug's pool, and torch's OpenMP regions on the small table math
+    # cost a scheduler quantum each when another process holds a core
+    variants = [(case, lib, t, t) for (case, lib) in runs for t in threads]
+    variants += [(case, lib, t, 1) for (case, lib) in runs for t in threads if lib == "gpuaug" and t > 1]
+    times = {v: [] for v in variants}
+    torch_threads = torch.get_num_threads()
     for _ in range(args.reps):
-        for (case, lib), fn in runs.items():
-            for t in threads:
-                torch.set_num_threads(t)
-                gpuaug.set_num_threads(t)
-                t0 = time.perf_counter()
-                fn(pools[t])
-                times[(case, lib, t)].append(time.perf_counter() - t0)
+        for case, lib, t, tt in variants:
+            torch.set_num_threads(tt)
+            gpuaug.set_num_threads(t)
+            t0 = time.perf_counter()
+            runs[(case, lib)](pools[t])
+            times[(case, lib, t, tt)].append(time.perf_counter() - t0)
     gpuaug.set_num_threads(None)
+    torch.set_num_threads(torch_threads)
 
     rows = []
-    for (case, lib, t), ts in times.items():
+    for (case, lib, t, tt), ts in times.items():
         med = statistics.median(ts)
+        if tt != t:
+            lib = f"{lib} torch1"
         rows.append({"op": case, "library": lib, "threads": t, "batch": args.n, "size": args.size,
                      "dtype": "uint8", "img_per_s": args.n / med, "ms": 1000 * med, "gbps": None})
     by = {(r["op"], r["library"], r["threads"]): r["img_per_s"] for r in rows}
@@ -259,28 +270,37 @@ def main(argv=None) -> dict:
     for case in cases:
         for t in threads:
             g = by.get((case, "gpuaug", t))
-            for lib in sorted({k[1] for k in by if k[0] == case}, key=lambda s: (s != "gpuaug", s)):
+            libs = {k[1] for k in by if k[0] == case}
+            for lib in sorted(libs, key=lambda s: (not s.startswith("gpuaug"), s)):
                 v = by.get((case, lib, t))
                 if v is None:
                     continue
-                rel = "" if lib == "gpuaug" else f"  gpuaug / {lib} = {g / v:.2f}"
+                rel = "" if lib.startswith("gpuaug") else f"  gpuaug / {lib} = {g / v:.2f}"
                 print(f"{case:12s} {t} thread(s) {lib:15s} {v:8.1f} img/s{rel}")
         if len(threads) > 1 and (case, "gpuaug", threads[0]) in by:
-            print(f"{case:12s} gpuaug {threads[-1]} threads / {threads[0]}: "
-                  f"{by[(case, 'gpuaug', threads[-1])] / by[(case, 'gpuaug', threads[0])]:.2f}")
+            one, t = by[(case, "gpuaug", threads[0])], threads[-1]
+            print(f"{case:12s} gpuaug {t} threads / {threads[0]}: {by[(case, 'gpuaug', t)] / one:.2f}; "
+                  f"with torch at 1 thread: {by[(case, 'gpuaug torch1', t)] / one:.2f}")
     from benchmarks.device import header
 
     result = {**header("cpu"), "threads": threads, "versions": versions,
               "timer": f"interleaved perf_counter rounds, median of {args.reps}",
+              "loadavg_1min": {"before": load0, "after": os.getloadavg()[0]},
               "checks": [{"name": k, **v} for k, v in checks.items()], "skipped": skipped, "rows": rows}
     if args.json:
-        path = args.json
-        if path == "auto":
-            here = os.path.dirname(os.path.abspath(__file__))
-            path = os.path.join(here, "results", f"{result['device']}-host-{result['date']}.json")
-        with open(path, "w") as fh:
-            json.dump(result, fh, indent=1)
-        print(f"wrote {path}")
+        # one file per thread count (render.py shows one table per file); all measured in this one run
+        for t in threads:
+            part = {**result, "threads": t, "device": f"{result['device']}-host-{t}thread",
+                    "run_threads": threads, "rows": [r for r in rows if r["threads"] == t]}
+            path = args.json
+            if path == "auto":
+                here = os.path.dirname(os.path.abspath(__file__))
+                path = os.path.join(here, "results", f"{part['device']}-{result['date']}.json")
+            elif len(threads) > 1:
+                path = f"{os.path.splitext(path)[0]}-{t}thread.json"
+            with open(path, "w") as fh:
+                json.dump(part, fh, indent=1)
+            print(f"wrote {path}")
     return result
 
 

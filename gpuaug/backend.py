@@ -135,6 +135,29 @@ def host_path(t: torch.Tensor) -> bool:
     return t.device.type == "cpu" and not use_triton(t)
 
 
+@contextlib.contextmanager
+def host_scope(t: torch.Tensor) -> Iterator[None]:
+    """Run the body with torch's intra-op threads at 1 in the calling thread where ``t`` takes the host
+    kernels with more than one gpuaug thread (restored after; a no-op elsewhere and when nested).
+
+    There the pixel work runs on gpuaug's pool, and what torch does between the kernels is small table
+    and parameter math whose OpenMP regions only cost: on 2 cores with another process busy, each region
+    waits for a scheduler quantum. Measured (64 photos 224², 2 gpuaug threads, one other process holding
+    a core): RandAugment 0.20x of one thread with torch at 2 threads, 1.76x with torch at 1; the fused
+    table chain 1.42x / 1.79x. ``torch.set_num_threads`` sets the calling thread's OpenMP and MKL count
+    (and the default for threads that start using torch meanwhile)."""
+    n = torch.get_num_threads()
+    if (n <= 1 or _backend != "auto" or t.device.type != "cpu" or get_num_threads() <= 1
+            or _host("warp") is None):
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
 _failed: dict[str, str] = {}  # family -> why its kernel module did not import
 
 

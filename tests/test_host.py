@@ -299,3 +299,23 @@ def test_dataloader_workers_use_one_thread_and_a_pool_made_before_the_fork_is_no
                                          multiprocessing_context="fork")
     for n, out in loader:  # explicit 2 threads in the child: a fresh pool (the parent's threads are gone)
         assert int(n) == 2 and torch.equal(out, want)
+
+
+def test_host_scope_keeps_torch_threads_out_of_the_pools_way():
+    x = photo_batch(2, (16, 18))
+    n = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        gpuaug.set_num_threads(2)
+        with F.host_scope(x):
+            assert torch.get_num_threads() == 1
+            with F.host_scope(x):  # nested: no-op
+                assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with backend.backend("torch"), F.host_scope(x):
+            assert torch.get_num_threads() == 2
+        gpuaug.set_num_threads(1)
+        with F.host_scope(x):
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(n)

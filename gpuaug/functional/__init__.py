@@ -7,6 +7,7 @@ from gpuaug.functional import color, geometry, pointwise
 from gpuaug.functional.color import *  # noqa: F401,F403
 from gpuaug.functional.geometry import *  # noqa: F401,F403
 from gpuaug.functional.pointwise import pointwise_chain
-from gpuaug.functional.select import host_path, on_samples
+from gpuaug.functional.select import host_path, host_scope, on_samples
 
-__all__ = ["host_path", "on_samples", "pointwise", "pointwise_chain", *color.__all__, *geometry.__all__]
+__all__ = ["host_path", "host_scope", "on_samples", "pointwise", "pointwise_chain", *color.__all__,
+           *geometry.__all__]

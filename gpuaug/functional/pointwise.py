@@ -260,7 +260,14 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
         return restore(batch.clone(memory_format=torch.preserve_format))
     if batch.dtype != torch.uint8:
         return restore(_float_chain(batch, parsed))
+    with backend.host_scope(batch):
+        return restore(_table_chain(batch, parsed))
 
+
+def _table_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
+    """uint8: one table per image and channel, at most one histogram pass, one table pass."""
+    b, c = batch.shape[:2]
+    device = batch.device
     total = None  # the table so far; None = identity
     hist0 = None  # histogram of the input, computed at most once
     hist_steps = ("equalize", "autocontrast") + (("contrast",) if c == 1 else ())
@@ -296,8 +303,7 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
         if mask is not None:
             lut = torch.where(mask.view(-1, 1, 1), lut, identity_lut(b, lut.shape[1], device))
         total = lut if total is None else compose(total, lut)
-    out = backend.op("apply_lut", batch)(batch, total)
-    return restore(out)
+    return backend.op("apply_lut", batch)(batch, total)
 
 
 def _rows_needing(parsed, names, batch: torch.Tensor) -> torch.Tensor | None:

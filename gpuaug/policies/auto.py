@@ -81,7 +81,9 @@ class _Policy(RandomLayer):
         return torch.where(active, kinds, _KIND_CODE["identity"])
 
     def _transform(self, img, params, targets):
-        return self._run_slots(img, params, self.op_kinds(params), range(params["ops"].shape[1]), targets)
+        with F.host_scope(img):  # host path: the pool's threads, not torch's, on the pixels
+            return self._run_slots(img, params, self.op_kinds(params), range(params["ops"].shape[1]),
+                                   targets)
 
     def _run_slots(self, img, params, kinds, slots, targets):
         """Run ``slots`` in order; returns (img, targets), never the input tensor itself."""
