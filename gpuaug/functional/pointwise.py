@@ -279,7 +279,10 @@ def _table_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
             hist0 = _on_rows(batch, hist_rows, lambda x: backend.op("histogram", x)(x))
         return hist0 if total is None else push_histogram(hist0, total)
 
+    host = backend.host_path(batch)
     for name, values, mask in parsed:
+        if host and mask is not None and not bool(mask.any()):
+            continue  # host path (reading the mask is free): a step no sample takes is skipped
         if name == "equalize":
             h = hist_now()
             lut = backend.op("equalize_lut", h)(h)
@@ -303,6 +306,8 @@ def _table_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
         if mask is not None:
             lut = torch.where(mask.view(-1, 1, 1), lut, identity_lut(b, lut.shape[1], device))
         total = lut if total is None else compose(total, lut)
+    if total is None:  # every step skipped
+        return batch.clone(memory_format=torch.preserve_format)
     return backend.op("apply_lut", batch)(batch, total)
 
 

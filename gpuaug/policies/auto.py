@@ -212,10 +212,10 @@ class _Policy(RandomLayer):
         if "contrast" in is_:
             steps.append(("contrast", torch.where(is_["contrast"], 1.0 + linear, 1.0), is_["contrast"]))
         if "brightness" in is_:
-            steps.append(("brightness", torch.where(is_["brightness"], 1.0 + linear, 1.0), None))
+            steps.append(("brightness", torch.where(is_["brightness"], 1.0 + linear, 1.0), is_["brightness"]))
         if "posterize" in is_:
             bits = (self._posterize_base - torch.round(top * f)).clamp_min(1.0)
-            steps.append(("posterize", torch.where(is_["posterize"], bits, 8.0), None))
+            steps.append(("posterize", torch.where(is_["posterize"], bits, 8.0), is_["posterize"]))
         if "solarize" in is_:
             steps.append(("solarize", (mx * (1.0 - f)).clamp(0.0, mx), is_["solarize"]))
         for k in ("autocontrast", "equalize", "invert"):
