@@ -150,15 +150,20 @@ def test_nearest_reflect_reaching_outside_takes_the_torch_path():
     assert hwarp._plan(x, m[1:].expand(2, 2, 3), 20, 26, "nearest", "reflect", torch.zeros(2, 3)) is not None
 
 
+@pytest.mark.parametrize("memory_format", FORMATS)
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
-def test_warp_special_maps_equal_the_torch_path(interpolation):
-    x = photo_batch(4, (21, 27))
-    flips = torch.tensor([[[-1.0, 0, 26], [0, 1, 0]], [[1.0, 0, -40], [0, -1, 50]], [[1.0, 0, 3], [0, 1, -2]],
-                          [[0.0, 0, 0], [0, 0, 0]]])  # whole-pixel maps, far outside, and a singular one
+def test_warp_special_maps_equal_the_torch_path(interpolation, memory_format):
+    x = photo_batch(6, (21, 27)).contiguous(memory_format=memory_format)
+    # whole-pixel maps (flips, shifts inside and far outside: the copy path for "constant"), a singular one
+    maps = torch.tensor([[[-1.0, 0, 26], [0, 1, 0]], [[1.0, 0, -40], [0, -1, 50]], [[1.0, 0, 3], [0, 1, -2]],
+                         [[0.0, 0, 0], [0, 0, 0]], [[1.0, 0, -5], [0, 1, 30]], [[1.0, 0, 200], [0, 1, 1]]])
     for mode in SCIPY_MODE:
-        out = F.warp_affine(x, flips, None, interpolation, mode, 17)
-        with backend.backend("torch"):
-            assert torch.equal(out, F.warp_affine(x, flips, None, interpolation, mode, 17)), mode
+        for size in (None, (13, 33)):
+            out = F.warp_affine(x, maps, size, interpolation, mode, (17, 99, 250))
+            assert out.is_contiguous(memory_format=memory_format)
+            with backend.backend("torch"):
+                ref = F.warp_affine(x, maps, size, interpolation, mode, (17, 99, 250))
+            assert torch.equal(out, ref), (mode, size)
 
 
 def test_warp_cases_left_to_the_torch_path_equal_it_bitwise():

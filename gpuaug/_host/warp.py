@@ -26,6 +26,9 @@ constant (scipy grid-constant) -> ``BORDER_CONSTANT`` (bilinear blends toward ``
   outside constant / edge / wrap, but in the mirrored copies of reflect and mirror a tie then goes the
   other way (a 2x crop reaching outside: 21 % of reflect pixels differed). So nearest with reflect or
   mirror runs here only when no output pixel samples outside the image, else on the torch path.
+- whole-pixel translations (``inv`` = identity + integer shift to 1e-6 pixel over the plane, as the torch
+  path's ``_integer_map``) with "constant" are two numpy copies (fill, then the moved rectangle) instead
+  of a warp: RandAugment's translate ops, integer crops. Bitwise the torch path's result.
 - fill: uint8 ``fill`` values are rounded (the torch path rounds them for nearest); a non-integer fill with
   bilinear + constant is blended unrounded by the torch path, so that case stays there.
 - The torch path also runs floating images (OpenCV's float warp did not beat it by enough to carry a
@@ -122,7 +125,7 @@ def warp(
     plan = _plan(img, inv, ho, wo, interpolation, fill_mode, fill)
     if plan is None:
         return _ref.warp(img, inv, size, interpolation, fill_mode, fill)
-    mats, values = plan
+    mats, values, shifts = plan
     out = empty_output(img, (ho, wo))
     src, last = planes(dense(img))
     dst, _ = planes(out)
@@ -130,7 +133,9 @@ def warp(
 
     def task(b0: int, b1: int) -> None:
         for i in range(b0, b1):
-            if last:
+            if shifts[i] is not None:
+                _shift(src[i], dst[i], *shifts[i], values[i][:c], last)
+            elif last:
                 cv2.warpAffine(src[i], mats[i], (wo, ho), dst=dst[i], flags=flags, borderMode=border,
                                borderValue=values[i])
             else:
@@ -167,8 +172,30 @@ def _plan(img, inv, ho, wo, interpolation, fill_mode, fill):
     f = fill.detach().to(device="cpu", dtype=torch.float32).expand(b, c).clamp(0, 255)
     if interpolation == "bilinear" and fill_mode == "constant" and bool((f != f.round()).any()):
         return None
+    shifts = [None] * b
+    if fill_mode == "constant":
+        ok, ax, tx, ay, ty = _ref._integer_map(m, ho, wo)
+        ok &= (ax == 1) & (ay == 1)
+        if bool(ok.any()):
+            shifts = [(int(x), int(y)) if k else None
+                      for k, x, y in zip(ok.tolist(), tx.tolist(), ty.tolist())]
     if interpolation == "nearest":
         m[:, :, 2] += _eps(r)
     rows = f.round().tolist()
     values = [tuple(v) + (0.0,) * (4 - c) for v in rows]  # a pixel (channels_last), or [k] per plane
-    return m.numpy(), values
+    return m.numpy(), values, shifts
+
+
+def _shift(src: np.ndarray, dst: np.ndarray, tx: int, ty: int, fill, last: bool) -> None:
+    """``dst[y, x] = src[y + ty, x + tx]`` (one sample, (C, H, W) or (H, W, C) with ``last``), ``fill``
+    outside: a whole-pixel translation (the translate ops, crops) as two copies instead of a warp."""
+    h, w = src.shape[:2] if last else src.shape[1:]
+    ho, wo = dst.shape[:2] if last else dst.shape[1:]
+    fill = np.asarray(fill, np.uint8)
+    dst[...] = fill if last else fill[:, None, None]
+    x0, x1, y0, y1 = max(0, -tx), min(wo, w - tx), max(0, -ty), min(ho, h - ty)
+    if x1 > x0 and y1 > y0:
+        if last:
+            dst[y0:y1, x0:x1] = src[y0 + ty: y1 + ty, x0 + tx: x1 + tx]
+        else:
+            dst[:, y0:y1, x0:x1] = src[:, y0 + ty: y1 + ty, x0 + tx: x1 + tx]
