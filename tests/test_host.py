@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import photo_batch, pil_map, to_pil
-from PIL import ImageOps, ImageStat
+from PIL import ImageEnhance, ImageOps, ImageStat
 from test_geometry import SCIPY_MODE, near_tie, random_matrices, scipy_warp
 
 import gpuaug
@@ -57,6 +57,7 @@ def test_auto_on_cpu_picks_the_host_kernels_and_torch_picks_the_reference():
     assert backend.op("histogram", x) is hhist.histogram
     assert backend.op("gray_mean", x) is hcolor.gray_mean
     assert backend.op("equalize_lut", x) is tlut.equalize_lut  # no host kernel: the torch path
+    assert backend.op("adjust_sharpness", x) is hcolor.adjust_sharpness
     assert backend.op("adjust_hue", x) is tcolor.adjust_hue
     assert backend.op("warp", x.double()) is twarp.warp  # float64: the reference dtype
     assert backend.host_path(x)
@@ -221,6 +222,24 @@ def test_apply_lut_histogram_gray_mean_equal_the_reference_bitwise(memory_format
             np.testing.assert_array_equal(hist[b, c].numpy(), want)
     assert torch.equal(hcolor.gray_mean(x), tcolor.gray_mean(x))
     assert torch.equal(x, before)
+
+
+@pytest.mark.parametrize("memory_format", FORMATS)
+def test_adjust_sharpness_equals_the_reference_and_pil(memory_format):
+    x = torch.cat([photo_batch(4, (21, 17)), noise(2, 3, (21, 17), seed=6)]).contiguous(
+        memory_format=memory_format)
+    before = x.clone()
+    f = torch.tensor([0.0, 0.37, 1.0, 1.9, 3.3, 0.11])
+    out = F.adjust_sharpness(x, f)
+    assert out.is_contiguous(memory_format=memory_format) and torch.equal(x, before)
+    assert torch.equal(out, tcolor.adjust_sharpness(x, f))
+    for b in range(6):
+        want = pil_map(lambda im, b=b: ImageEnhance.Sharpness(im).enhance(float(f[b])), x[b : b + 1])
+        assert torch.equal(out[b : b + 1], want)
+    tiny = photo_batch(2, (2, 5))  # no inner pixels: unchanged
+    assert torch.equal(F.adjust_sharpness(tiny, 2.0), tiny)
+    g = x[:, :1].contiguous()
+    assert torch.equal(F.adjust_sharpness(g, f), tcolor.adjust_sharpness(g, f))
 
 
 def test_gray_mean_is_pils_rounded_mean():
