@@ -26,7 +26,9 @@ Threads: each ``--threads`` value T runs every library with T threads: gpuaug wi
 ``gpuaug.set_num_threads(T)`` and ``torch.set_num_threads(T)`` (and, as "gpuaug torch1", with torch's
 own threads at 1), the per-image libraries on a pool of T threads over the images (PIL and OpenCV
 release the GIL); ``all`` is ``os.cpu_count()``. Every
-(library, threads) pair runs once per round, rounds repeated ``--reps`` times; medians give img/s.
+(library, threads) pair runs once per round, rounds repeated ``--reps`` times; medians give img/s, and
+the process CPU time per call over its wall time says how many cores the call kept busy (on a shared
+machine, fewer than the threads asked for when other work holds the cores).
 Before timing, the chain's outputs are compared with PIL's (the rotation alone, gpuaug's pointwise chain
 on PIL's rotated images, the whole chain); a difference is reported, not fatal: the libraries round
 differently (PIL truncates its bilinear results, OpenCV's equalizeHist is not PIL's equalize).
@@ -247,25 +249,30 @@ def main(argv=None) -> dict:
     variants = [(case, lib, t, t) for (case, lib) in runs for t in threads]
     variants += [(case, lib, t, 1) for (case, lib) in runs for t in threads if lib == "gpuaug" and t > 1]
     times = {v: [] for v in variants}
+    cpu = {v: [] for v in variants}  # process CPU time: the cores a call kept busy (cpu / wall)
     torch_threads = torch.get_num_threads()
     for _ in range(args.reps):
         for case, lib, t, tt in variants:
             torch.set_num_threads(tt)
             gpuaug.set_num_threads(t)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             runs[(case, lib)](pools[t])
             times[(case, lib, t, tt)].append(time.perf_counter() - t0)
+            cpu[(case, lib, t, tt)].append(time.process_time() - c0)
     gpuaug.set_num_threads(None)
     torch.set_num_threads(torch_threads)
 
     rows = []
     for (case, lib, t, tt), ts in times.items():
         med = statistics.median(ts)
+        cpu_ms = 1000 * statistics.median(cpu[(case, lib, t, tt)])
         if tt != t:
             lib = f"{lib} torch1"
         rows.append({"op": case, "library": lib, "threads": t, "batch": args.n, "size": args.size,
-                     "dtype": "uint8", "img_per_s": args.n / med, "ms": 1000 * med, "gbps": None})
+                     "dtype": "uint8", "img_per_s": args.n / med, "ms": 1000 * med, "cpu_ms": cpu_ms,
+                     "gbps": None})
     by = {(r["op"], r["library"], r["threads"]): r["img_per_s"] for r in rows}
+    busy = {(r["op"], r["library"], r["threads"]): r["cpu_ms"] / r["ms"] for r in rows}
     print(f"{args.n} photos at {args.size}², {args.reps} interleaved rounds, median; threads {threads}")
     for case in cases:
         for t in threads:
@@ -276,7 +283,8 @@ def main(argv=None) -> dict:
                 if v is None:
                     continue
                 rel = "" if lib.startswith("gpuaug") else f"  gpuaug / {lib} = {g / v:.2f}"
-                print(f"{case:12s} {t} thread(s) {lib:15s} {v:8.1f} img/s{rel}")
+                cores = busy[(case, lib, t)]
+                print(f"{case:12s} {t} thread(s) {lib:15s} {v:8.1f} img/s  ({cores:.2f} cores busy){rel}")
         if len(threads) > 1 and (case, "gpuaug", threads[0]) in by:
             one, t = by[(case, "gpuaug", threads[0])], threads[-1]
             print(f"{case:12s} gpuaug {t} threads / {threads[0]}: {by[(case, 'gpuaug', t)] / one:.2f}; "

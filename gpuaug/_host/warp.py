@@ -31,8 +31,8 @@ constant (scipy grid-constant) -> ``BORDER_CONSTANT`` (bilinear blends toward ``
   of a warp: RandAugment's translate ops, integer crops. Bitwise the torch path's result.
 - fill: uint8 ``fill`` values are rounded (the torch path rounds them for nearest); a non-integer fill with
   bilinear + constant is blended unrounded by the torch path, so that case stays there.
-- The torch path also runs floating images (OpenCV's float warp did not beat it by enough to carry a
-  second float implementation), more than 4 channels, sides of 32767 pixels or more (OpenCV's index maps
+- The torch path also runs floating images (uint8 is the case the host kernels are for; OpenCV's float
+  warp was not measured against the torch path's here), more than 4 channels, sides of 32767 pixels or more (OpenCV's index maps
   are int16) and coordinates beyond 2^22 pixels (the magnitudes stop being exact in float32).
 
 Speed, (64, 3, 224, 224) uint8, rotation ±30°, one thread, interleaved medians: bilinear 21 ms (torch
