@@ -32,8 +32,9 @@ constant (scipy grid-constant) -> ``BORDER_CONSTANT`` (bilinear blends toward ``
 - fill: uint8 ``fill`` values are rounded (the torch path rounds them for nearest); a non-integer fill with
   bilinear + constant is blended unrounded by the torch path, so that case stays there.
 - The torch path also runs floating images (uint8 is the case the host kernels are for; OpenCV's float
-  warp was not measured against the torch path's here), more than 4 channels, sides of 32767 pixels or more (OpenCV's index maps
-  are int16) and coordinates beyond 2^22 pixels (the magnitudes stop being exact in float32).
+  warp was not measured against the torch path's here), more than 4 channels, sides of 32767 pixels or
+  more (OpenCV's index maps are int16) and coordinates beyond 2^22 pixels (the magnitudes stop being
+  exact in float32).
 
 Speed, (64, 3, 224, 224) uint8, rotation ±30°, one thread, interleaved medians: bilinear 21 ms (torch
 path 53 ms, PIL ``Image.rotate`` per image 85 ms), nearest 10 ms (torch path 16 ms); channels_last 26 / 13 ms.

@@ -158,12 +158,13 @@ class _Policy(RandomLayer):
                 def pointwise(x, idx, present=present):
                     sel = (lambda t: t) if idx is None else (lambda t: t[idx])
                     steps = self._steps(
-                        {k: sel(v) for k, v in present.items()}, sel(linear), sel(top), sel(f), mx
+                        {k: sel(v) for k, v in present.items()}, sel(linear), sel(top), sel(f), mx,
+                        idx is not None,
                     )
                     if nxt is not None:
                         k2, top2, f2, lin2 = (sel(t) for t in nxt)
                         present2 = {k: k2 == _KIND_CODE[k] for k in present}
-                        steps += self._steps(present2, lin2, top2, f2, mx)
+                        steps += self._steps(present2, lin2, top2, f2, mx, idx is not None)
                     return F.pointwise_chain(x, steps)
 
                 img, owned = F.on_samples(img, _any_of(present, group, kind), pointwise, owned)
@@ -204,7 +205,7 @@ class _Policy(RandomLayer):
         translate = torch.stack((pick("translate_x"), pick("translate_y")), -1).trunc()
         return F.affine_matrix(lin.shape[0], pick("rotate"), translate, 1.0, shear, center, lin.device)
 
-    def _steps(self, is_, linear, top, f, mx):
+    def _steps(self, is_, linear, top, f, mx, host=False):
         # One op per sample and slot, so the order of the steps does not matter: contrast goes first,
         # where its gray-mean pass reads the image itself (no table to apply before averaging). Its mask
         # (not only factor 1) tells pointwise_chain which samples need that pass.
@@ -212,10 +213,13 @@ class _Policy(RandomLayer):
         if "contrast" in is_:
             steps.append(("contrast", torch.where(is_["contrast"], 1.0 + linear, 1.0), is_["contrast"]))
         if "brightness" in is_:
-            steps.append(("brightness", torch.where(is_["brightness"], 1.0 + linear, 1.0), is_["brightness"]))
+            # host path: the mask lets pointwise_chain skip a step no sample takes (factor 1 elsewhere)
+            steps.append(("brightness", torch.where(is_["brightness"], 1.0 + linear, 1.0),
+                          is_["brightness"] if host else None))
         if "posterize" in is_:
             bits = (self._posterize_base - torch.round(top * f)).clamp_min(1.0)
-            steps.append(("posterize", torch.where(is_["posterize"], bits, 8.0), is_["posterize"]))
+            steps.append(("posterize", torch.where(is_["posterize"], bits, 8.0),
+                          is_["posterize"] if host else None))
         if "solarize" in is_:
             steps.append(("solarize", (mx * (1.0 - f)).clamp(0.0, mx), is_["solarize"]))
         for k in ("autocontrast", "equalize", "invert"):
