@@ -124,7 +124,7 @@ def test_bench_host_smoke(tmp_path):
                                "--json", str(tmp_path / "host.json")])
     finally:
         torch.set_num_threads(threads)
-    checks = {c["name"]: c for c in res["checks"]}
+    checks = {c["name"]: c for c in res["agreement"]}
     assert checks["chain/gpuaug pointwise vs PIL on PIL's rotated images"]["max"] == 0
     libs = {(r["op"], r["library"], r["threads"]) for r in res["rows"]}
     assert {("chain", "gpuaug", 1), ("chain", "PIL", 2), ("chain", "gpuaug torch1", 2),
