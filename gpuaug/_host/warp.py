@@ -12,10 +12,11 @@ constant (scipy grid-constant) -> ``BORDER_CONSTANT`` (bilinear blends toward ``
 
 - bilinear: OpenCV >= 4.11's warpAffine interpolates in float (older ones quantise positions to 1/32
   pixel: :func:`_bilinear_ok` probes that once and sends such builds to the torch path). Measured with
-  opencv-python-headless 5.0.0, uint8, every mode: against scipy ``affine_transform(order=1)`` rounded,
-  max 1 level on 0.003-0.02 % of values (uniform noise images, 20 random rotations / scales per mode) and
-  0 on photos (tests/test_host.py); against the torch path max 1 level (both round a blend that lands
-  within float32 error of .5).
+  opencv-python-headless 5.0.0, uint8, every mode, against scipy ``affine_transform(order=1)`` rounded:
+  0 levels on the test photos and on uniform noise (23 x 31 -> 19 x 37, three random affine maps per
+  mode; tests/test_host.py), max 1 level on 0.003-0.02 % of values on noise under 20 random rotations and
+  scales (60 x 70). Against the torch path: max 1 level on 0.02 % of values (the torch path's own float32
+  rounding of a blend near .5; it is the one that differs from scipy there).
 - nearest: OpenCV rounds ties to even (``cvRound``), the contract half up (scipy ``order=0``,
   ``floor(x + 0.5)``). Adding ``eps = max(2^-14, R 2^-20)`` to the source coordinates (R: the largest
   coordinate magnitude of the call, so eps is at least 8 float32 ulps of every coordinate OpenCV computes)
