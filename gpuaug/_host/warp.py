@@ -10,8 +10,9 @@ constant (scipy grid-constant) -> ``BORDER_CONSTANT`` (bilinear blends toward ``
 -> ``BORDER_REPLICATE``, reflect (half-sample) -> ``BORDER_REFLECT``, mirror (whole-sample) ->
 ``BORDER_REFLECT_101``, wrap (grid-wrap) -> ``BORDER_WRAP``.
 
-- bilinear: OpenCV >= 4.11's warpAffine interpolates in float (older ones quantise positions to 1/32
-  pixel: :func:`_bilinear_ok` probes that once and sends such builds to the torch path). Measured with
+- bilinear: opencv-python-headless 5.0.0's warpAffine interpolates in float; a build that quantises
+  positions to 1/32 pixel (``INTER_BITS``, OpenCV 4.x's remap tables; not tried here) fails
+  :func:`_bilinear_ok`, probed once, and bilinear then runs on the torch path. Measured with
   opencv-python-headless 5.0.0, uint8, every mode, against scipy ``affine_transform(order=1)`` rounded:
   0 levels on the test photos and on uniform noise (23 x 31 -> 19 x 37, three random affine maps per
   mode; tests/test_host.py), max 1 level on 0.003-0.02 % of values on noise under 20 random rotations and
