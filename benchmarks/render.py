@@ -24,13 +24,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 README = os.path.join(HERE, "README.md")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
-ORDER = ["gpuaug", "torch.compile", "kornia", "triton-augment", "torchvision", "PIL"]
+ORDER = ["gpuaug", "torch.compile", "kornia", "triton-augment", "torchvision", "OpenCV", "Albumentations",
+         "timm", "PIL"]
 COLORS = {
     "gpuaug": (31, 119, 180),
     "torch.compile": (148, 103, 189),
     "kornia": (255, 127, 14),
     "triton-augment": (44, 160, 44),
     "torchvision": (214, 39, 40),
+    "OpenCV": (23, 190, 207),
+    "Albumentations": (188, 189, 34),
+    "timm": (227, 119, 194),
     "PIL": (127, 127, 127),
 }
 

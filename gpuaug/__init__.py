@@ -3,7 +3,7 @@
 from importlib import metadata as _metadata
 
 from gpuaug import functional, layers, policies
-from gpuaug.backend import get_backend, set_backend
+from gpuaug.backend import get_backend, get_num_threads, set_backend, set_num_threads
 from gpuaug.config import from_config, to_config, to_yaml
 from gpuaug.distributed import seed_everything
 from gpuaug.layers import (
@@ -69,4 +69,5 @@ __all__ = [
     "from_config", "from_string", "functional", "get_backend", "layers", "policies", "preview",
     "set_backend", "to_config", "to_yaml", "SanitizeBoxes", "Resize", "CenterCrop", "GaussianBlur",
     "GaussianNoise", "RandomChannelShift", "KerasAugment",
+    "get_num_threads", "set_num_threads",
 ]

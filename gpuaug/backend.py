@@ -1,16 +1,24 @@
 """The one place that decides which implementation runs a primitive.
 
 Backends:
-- ``"auto"`` (default): Triton kernels for CUDA tensors, the vectorized torch path for CPU tensors.
+- ``"auto"`` (default): Triton kernels for CUDA tensors; for CPU tensors the native host kernels
+  (``gpuaug._host.<family>``, OpenCV) where that family has the primitive and ``cv2`` imports, else the
+  vectorized torch path.
 - ``"triton"``: Triton kernels everywhere; on CPU tensors they run through Triton's interpreter, which
   needs ``TRITON_INTERPRET=1`` in the environment before ``triton`` is imported (that is how CI tests them).
   CPU tensors then take exactly the code path of CUDA tensors (no host-path shortcut anywhere).
-- ``"torch"``: the vectorized torch path everywhere (the reference the kernels are tested against).
+- ``"torch"``: the vectorized torch path everywhere (the reference the kernels and the host kernels are
+  tested against).
 
 The environment variable ``GPUAUG_BACKEND`` sets the starting value.
 
+Host threads: the host kernels spread the samples of a batch over a thread pool of
+:func:`get_num_threads` threads: :func:`set_num_threads` (or ``GPUAUG_NUM_THREADS``) when set, else one
+inside a DataLoader worker, else ``torch.get_num_threads()``.
+
 A primitive ``name`` lives in the family module of the same name in both trees:
-``gpuaug._torch.<family>.<name>`` and ``gpuaug.kernels.<family>.<name>`` (:data:`PRIMITIVES`). With
+``gpuaug._torch.<family>.<name>`` and ``gpuaug.kernels.<family>.<name>`` (:data:`PRIMITIVES`), and, where
+native code wins, ``gpuaug._host.<family>.<name>`` with the same signature. With
 backend ``"triton"`` a kernel module that fails to import is an error that says why; ``"auto"`` falls
 back to the torch path with one warning.
 """
@@ -82,6 +90,42 @@ def backend(name: str) -> Iterator[None]:
         set_backend(previous)
 
 
+def _parse_threads(value) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ValueError(f"GPUAUG_NUM_THREADS must be a positive integer, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"num_threads must be a positive int or None, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"num_threads must be a positive int or None, got {value!r}")
+    return value
+
+
+_threads = _parse_threads(os.environ.get("GPUAUG_NUM_THREADS"))
+
+
+def set_num_threads(n: int | None) -> None:
+    """Threads for batched host-path calls (CPU tensors): ``n`` >= 1, or ``None`` for the default (one
+    inside a DataLoader worker, else ``torch.get_num_threads()``)."""
+    global _threads
+    _threads = _parse_threads(n)
+
+
+def get_num_threads() -> int:
+    """The number of threads a batched host-path call uses now (see :func:`set_num_threads`)."""
+    if _threads is not None:
+        return _threads
+    from torch.utils.data import get_worker_info
+
+    if get_worker_info() is not None:
+        return 1  # DataLoader workers: one each (torch sets 1 intra-op thread there too)
+    return max(1, torch.get_num_threads())
+
+
 def use_triton(t: torch.Tensor) -> bool:
     """True where the Triton kernels run on this tensor under the current backend."""
     if _backend == "torch" or t.dtype == torch.float64:
@@ -92,12 +136,38 @@ def use_triton(t: torch.Tensor) -> bool:
 
 
 def host_path(t: torch.Tensor) -> bool:
-    """True where ``t`` takes the CPU host path (the torch path on a CPU tensor): only there may code read
-    device values on the host (masks, boxes) to skip work, as that costs no synchronization.
+    """True where ``t`` takes the CPU host path (a CPU tensor, not on the Triton kernels: the host kernels
+    or the torch path): only there may code read device values on the host (masks, boxes) to skip work, as
+    that costs no synchronization.
 
     Never while ``torch.compile`` traces: a read (``Tensor.item()``) would break the graph, so compiled
     code takes the CUDA code path on CPU tensors too (whole batch, no value checks)."""
     return t.device.type == "cpu" and not use_triton(t) and not torch.compiler.is_compiling()
+
+
+@contextlib.contextmanager
+def host_scope(t: torch.Tensor) -> Iterator[None]:
+    """Run the body with torch's intra-op threads at 1 in the calling thread where ``t`` takes the host
+    kernels with more than one gpuaug thread (restored after; a no-op elsewhere and when nested).
+
+    There the pixel work runs on gpuaug's pool, and what torch does between the kernels is small table
+    and parameter math whose OpenMP regions only cost: on 2 cores with another process busy, each region
+    waits for a scheduler quantum. Measured (64 photos 224², 2 gpuaug threads, one other process holding
+    a core): RandAugment 0.20x of one thread with torch at 2 threads, 1.76x with torch at 1; the fused
+    table chain 1.42x / 1.79x. ``torch.set_num_threads`` sets the calling thread's OpenMP and MKL count
+    (and the default for threads that start using torch meanwhile)."""
+    if torch.compiler.is_compiling() or _backend != "auto" or t.device.type != "cpu":
+        yield
+        return
+    n = torch.get_num_threads()
+    if n <= 1 or get_num_threads() <= 1 or _host("warp") is None:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 _failed: dict[str, str] = {}  # family -> why its kernel module did not import
@@ -122,26 +192,52 @@ def _kernel(name: str):
     return None
 
 
-_resolved: dict[tuple[str, bool], object] = {}  # (primitive, triton) -> function
+_host_modules: dict[str, object] = {}  # family -> gpuaug._host.<family>, or None (none, or no cv2)
+
+
+def _host(name: str):
+    """``gpuaug._host.<family>.<name>``, or None where that module or ``cv2`` does not import."""
+    family = PRIMITIVES[name]
+    if family not in _host_modules:
+        try:
+            _host_modules[family] = importlib.import_module(f"gpuaug._host.{family}")
+        except ImportError:  # no host module for this family, or OpenCV missing: the torch path
+            _host_modules[family] = None
+    return getattr(_host_modules[family], name, None)
+
+
+_resolved: dict[tuple[str, bool, bool], object] = {}  # (primitive, triton, host kernels) -> function
 
 
 def op(name: str, t: torch.Tensor):
-    """The implementation of primitive ``name`` for tensor ``t`` under the current backend.
+    """The implementation of primitive ``name`` for tensor ``t`` under the current backend: the Triton
+    kernel, the host kernel (OpenCV; backend ``auto`` on CPU tensors, not while ``torch.compile`` traces)
+    or the torch path.
 
     Resolved once per primitive and kind (a dict lookup afterwards: ``importlib`` inside a function that
     ``torch.compile`` traces is a graph break)."""
-    key = (name, use_triton(t))
+    triton_ = use_triton(t)
+    host = (not triton_ and _backend == "auto" and t.device.type == "cpu" and t.dtype != torch.float64
+            and not torch.compiler.is_compiling())
+    key = (name, triton_, host)
     fn = _resolved.get(key)
     if fn is not None:
         return fn
-    if key[1]:
+    if triton_:
         fn = _kernel(name)  # None: the kernels do not import and backend "auto" falls back (not cached)
         if fn is not None:
             _resolved[key] = fn
             return fn
-    fn = _resolved.get((name, False))
+    if host:
+        fn = _resolved[key] = _host(name) or _torch_path(name)
+        return fn
+    return _torch_path(name)
+
+
+def _torch_path(name: str):
+    fn = _resolved.get((name, False, False))
     if fn is None:
-        fn = _resolved[(name, False)] = getattr(
+        fn = _resolved[(name, False, False)] = getattr(
             importlib.import_module(f"gpuaug._torch.{PRIMITIVES[name]}"), name)
     return fn
 
@@ -150,4 +246,4 @@ def preload() -> None:
     """Import every torch-path family now (``gpuaug`` does at import), so that :func:`op` never imports
     while ``torch.compile`` traces."""
     for name in PRIMITIVES:
-        _resolved[(name, False)] = getattr(importlib.import_module(f"gpuaug._torch.{PRIMITIVES[name]}"), name)
+        _torch_path(name)

@@ -111,3 +111,25 @@ def test_peer_tables():
         P.Compiled().build(C.Case("cutmix", 2, 32, "uint8"), "cpu")
     with pytest.raises(P.Skip, match="8-bit"):
         P.Pil().build(C.Case("equalize", 2, 32, "float16"), "cpu")
+
+
+def test_bench_host_smoke(tmp_path):
+    """benchmarks/bench_host.py at a tiny size: every installed peer runs, gpuaug's fused pointwise chain
+    equals PIL's exactly on the same (PIL-rotated) images, and one JSON per thread count is written."""
+    from benchmarks import bench_host
+
+    threads = torch.get_num_threads()
+    try:
+        res = bench_host.main(["--n", "3", "--size", "40", "--reps", "1", "--threads", "1,2",
+                               "--json", str(tmp_path / "host.json")])
+    finally:
+        torch.set_num_threads(threads)
+    checks = {c["name"]: c for c in res["agreement"]}
+    assert checks["chain/gpuaug pointwise vs PIL on PIL's rotated images"]["max"] == 0
+    libs = {(r["op"], r["library"], r["threads"]) for r in res["rows"]}
+    assert {("chain", "gpuaug", 1), ("chain", "PIL", 2), ("chain", "gpuaug torch1", 2),
+            ("randaugment", "gpuaug", 2)} <= libs
+    assert all(r["img_per_s"] > 0 for r in res["rows"])
+    for t in (1, 2):
+        with open(tmp_path / f"host-{t}thread.json") as f:
+            assert {r["threads"] for r in json.load(f)["rows"]} == {t}

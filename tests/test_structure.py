@@ -62,11 +62,11 @@ def test_torch_path_mirrors_kernels_file_for_file():
 def test_functional_is_the_only_door(area):
     for path in _files(area):
         bad = {m for m in _imports(path)
-               if m.startswith(("gpuaug._torch", "gpuaug.kernels", "gpuaug.backend"))}
+               if m.startswith(("gpuaug._torch", "gpuaug._host", "gpuaug.kernels", "gpuaug.backend"))}
         assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
 
 
-@pytest.mark.parametrize("area", ["gpuaug/_torch", "kernels", "gpuaug/backend.py"])
+@pytest.mark.parametrize("area", ["gpuaug/_torch", "gpuaug/_host", "kernels", "gpuaug/backend.py"])
 def test_implementations_do_not_import_upward(area):
     up = ("gpuaug.functional", "gpuaug.layers", "gpuaug.policies", "gpuaug.loader", "gpuaug.feeding")
     for path in _files(area):
@@ -188,3 +188,21 @@ def test_compose_with_a_mixer_returns_labels_first():
     mixup = gpuaug.Compose([gpuaug.RandomHorizontalFlip(), gpuaug.MixUp(num_classes=4)])
     with pytest.raises(ValueError, match="masks"):
         mixup(x, labels, masks=torch.zeros(4, 24, 32))
+
+
+def test_host_kernels_are_primitives_with_the_torch_paths_signatures():
+    import inspect
+
+    pytest.importorskip("cv2")
+    families = {p.stem for p in (ROOT / "gpuaug" / "_host").glob("*.py") if not p.stem.startswith("_")}
+    assert families <= set(backend.PRIMITIVES.values())
+    found = 0
+    for family in families:
+        host = importlib.import_module(f"gpuaug._host.{family}")
+        ref = importlib.import_module(f"gpuaug._torch.{family}")
+        for name, fam in backend.PRIMITIVES.items():
+            if fam == family and hasattr(host, name):
+                found += 1
+                want = list(inspect.signature(getattr(ref, name)).parameters)
+                assert list(inspect.signature(getattr(host, name)).parameters) == want, name
+    assert found >= 4

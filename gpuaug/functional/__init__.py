@@ -10,11 +10,12 @@ from gpuaug.functional.filters import *  # noqa: F401,F403
 from gpuaug.functional.geometry import *  # noqa: F401,F403
 from gpuaug.functional.pipeline import run_plan
 from gpuaug.functional.pointwise import pointwise_chain
-from gpuaug.functional.select import host_path, on_samples
+from gpuaug.functional.select import host_path, host_scope, on_samples
 from gpuaug.functional.sizing import *  # noqa: F401,F403
 from gpuaug.functional.targets import convert_boxes, paste_masks
 
 _backend.preload()  # every torch-path primitive imported now, not while torch.compile traces
 
-__all__ = ["host_path", "on_samples", "pointwise", "pointwise_chain", "run_plan", "convert_boxes",
-           "paste_masks", *color.__all__, *geometry.__all__, *filters.__all__, *sizing.__all__]
+__all__ = ["host_path", "host_scope", "on_samples", "pointwise", "pointwise_chain", "run_plan",
+           "convert_boxes", "paste_masks", *color.__all__, *geometry.__all__, *filters.__all__,
+           *sizing.__all__]

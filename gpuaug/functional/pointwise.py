@@ -171,14 +171,15 @@ def pointwise_chain(img: torch.Tensor, steps) -> torch.Tensor:
     if batch.dtype != torch.uint8:
         grad = wants_grad(batch, *(v for _, values, _ in parsed for v in values))
         return restore(_float_chain(batch, parsed, grad))
-    with torch.no_grad():  # tables: a parameter that requires grad gives a uint8 result, no gradient
+    # tables: a parameter that requires grad gives a uint8 result, no gradient
+    with torch.no_grad(), backend.host_scope(batch):
         return restore(_uint8_chain(batch, parsed))
 
 
 def _uint8_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
+    """uint8: one table per image and channel, at most one histogram pass, one table pass."""
     b, c = batch.shape[:2]
     device = batch.device
-
     total = None  # the table so far; None = identity
     hist0 = None  # histogram of the input, computed at most once
     hist_steps = ("equalize", "autocontrast") + (("contrast",) if c == 1 else ())
@@ -190,7 +191,10 @@ def _uint8_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
             hist0 = _on_rows(batch, hist_rows, lambda x: backend.op("histogram", x)(x))
         return hist0 if total is None else push_histogram(hist0, total)
 
+    host = backend.host_path(batch)
     for name, values, mask in parsed:
+        if host and mask is not None and not bool(mask.any()):
+            continue  # host path (reading the mask is free): a step no sample takes is skipped
         if name == "equalize":
             h = hist_now()
             lut = backend.op("equalize_lut", h)(h)
@@ -214,6 +218,8 @@ def _uint8_chain(batch: torch.Tensor, parsed) -> torch.Tensor:
         if mask is not None:
             lut = torch.where(mask.view(-1, 1, 1), lut, identity_lut(b, lut.shape[1], device))
         total = lut if total is None else compose(total, lut)
+    if total is None:  # every step skipped
+        return batch.clone(memory_format=torch.preserve_format)
     return backend.op("apply_lut", batch)(batch, total)
 
 

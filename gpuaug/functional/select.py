@@ -11,7 +11,7 @@ from gpuaug import backend
 from gpuaug._checks import wants_grad
 from gpuaug._torch._common import put, take
 
-__all__ = ["host_path", "on_samples"]
+__all__ = ["host_path", "host_scope", "on_samples"]
 
 
 def host_path(img: torch.Tensor) -> bool:
@@ -19,6 +19,12 @@ def host_path(img: torch.Tensor) -> bool:
     read per-sample masks on the host to skip work. Off it (CUDA, backend ``triton``) every sample runs
     the same code with identity parameters, the CUDA code path."""
     return backend.host_path(img)
+
+
+def host_scope(img: torch.Tensor):
+    """Context manager for a batched host-path computation on ``img``: torch's own threads stay out of the
+    way of gpuaug's thread pool (``gpuaug.backend.host_scope``)."""
+    return backend.host_scope(img)
 
 
 def on_samples(

@@ -147,7 +147,9 @@ class Policy(RandomLayer):
         return torch.minimum(torch.maximum(arg, row["minimum"]), row["maximum"])
 
     def _transform(self, img, params, targets):
-        return self._run_slots(img, params, self.op_kinds(params), range(params["ops"].shape[1]), targets)
+        with F.host_scope(img):  # host path: the pool's threads, not torch's, on the pixels
+            return self._run_slots(img, params, self.op_kinds(params), range(params["ops"].shape[1]),
+                                   targets)
 
     def _run_slots(self, img, params, kinds, slots, targets):
         """Run ``slots`` in order; returns (img, targets), never the input tensor itself."""
