@@ -207,3 +207,35 @@ def test_hook_plan_is_captured_in_a_cuda_graph_and_replays_new_draws():
     assert torch.isfinite(a[0].float()).all()
     torch.testing.assert_close(a[1].sum(1), torch.ones(8, device="cuda"))
     assert not torch.equal(a[0], b[0])  # each replay draws anew
+
+
+@off_host
+@pytest.mark.parametrize("name", ["readme", "geometry", "policy-inc"])
+def test_boxes_and_keypoints_ride_in_the_plan(name):
+    """Boxes (any format, lists) and keypoints move with the plan's matrices as the layers move them."""
+    x = photo_batch(4, (37, 45)).to(DEV)
+    augment, _ = PIPELINES[name](torch.Generator(DEV).manual_seed(2), 29)
+    boxes = [torch.tensor([[0.5, 0.5, 0.4, 0.3]], device=DEV),
+             torch.tensor([[0.3, 0.4, 0.2, 0.2], [0.7, 0.6, 0.3, 0.5]], device=DEV),
+             torch.zeros(0, 4, device=DEV), torch.tensor([[0.5, 0.5, 0.9, 0.9]], device=DEV)]
+    keypoints = torch.tensor([[[10.0, 12.0], [30.0, 20.0]]], device=DEV).expand(4, 2, 2)
+    kw = dict(box_format="cxcywh", normalized=True)
+    y, b, k = augment(x, boxes=boxes, keypoints=keypoints, **kw)
+    assert augment._plans.reason is None  # it ran a plan
+    ry, rb, rk = augment.apply(x, augment.last_params, boxes=boxes, keypoints=keypoints, **kw)
+    _close_per_sample(y, ry)
+    assert [t.shape for t in b] == [t.shape for t in boxes]
+    for got, ref in zip(b, rb):
+        torch.testing.assert_close(got, ref, atol=1e-4, rtol=0)  # fractions of the output size
+    torch.testing.assert_close(k, rk, atol=2e-3, rtol=0)
+    assert not torch.equal(k, keypoints)  # they moved
+
+
+@off_host
+def test_masks_keep_the_layers_one_by_one():
+    x = photo_batch(2, (32, 32)).to(DEV)
+    augment = gpuaug.Compose([gpuaug.RandomRotation(20), gpuaug.RandAugment()])
+    augment(x, masks=torch.zeros(2, 32, 32, dtype=torch.int64, device=DEV))
+    assert augment._plans is None  # eager: no plan was even looked up
+    augment(x)
+    assert augment._plans.reason is None  # the same pipeline without masks: a plan

@@ -305,7 +305,7 @@ class RandomLayer(nn.Module):
         # (a video's draws are per clip, a plan's per frame: videos run eagerly)
         planned = self._run_plan(call.batch, call.targets) if self.training and not call.clips else None
         if planned is not None:
-            out, self.last_params = (planned[0], call.targets), planned[1]
+            out, self.last_params = planned
             params = self.last_params if return_params else None
         elif self.training:
             params = self.sample(call.shape, call.batch.device)
@@ -318,12 +318,13 @@ class RandomLayer(nn.Module):
 
 
     def _run_plan(self, img: torch.Tensor, targets: dict):
-        """``(out, params thunk)`` of this batch as a compiled plan, or ``None`` (not ``plannable``, targets,
-        not uint8, the CPU host path, or a pipeline no plan covers)."""
+        """``((out, targets), params thunk)`` of this batch as a compiled plan, or ``None`` (not
+        ``plannable``, masks, not uint8, the CPU host path, or a pipeline no plan covers). Boxes and
+        keypoints ride in the plan (its matrices); labels and box_labels pass through."""
         from gpuaug import functional as F
         from gpuaug.plan import Plans, params_of
 
-        if (not self.plannable or targets or img.dtype != torch.uint8 or F.host_path(img)
+        if (not self.plannable or "masks" in targets or img.dtype != torch.uint8 or F.host_path(img)
                 or torch.compiler.is_compiling()):  # (compiled code traces the layers: no plan there)
             return None
         self._plans = self._plans or Plans()
@@ -331,8 +332,9 @@ class RandomLayer(nn.Module):
         if spec is None:
             return None
         block = spec.uniforms(img.device)
-        out, _ = F.run_plan(spec, img, None, block)
-        return out, lambda: params_of(spec, block, self)
+        moved = {k: v for k, v in targets.items() if k in ("boxes", "keypoints")}
+        out, _, moved = F.run_plan(spec, img, None, block, targets=moved)
+        return (out, {**targets, **moved}), lambda: params_of(spec, block, self)
 
 
 class _Call:

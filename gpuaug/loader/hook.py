@@ -161,10 +161,11 @@ class BatchHook(nn.Module):
             raise ValueError("mix (CutMix/MixUp) needs labels: call hook(x, y)")
         if not self.training and self.eval_transform is not None:
             x = self.eval_transform(x)  # validation batches at the training size (never a plan: eval only)
-        plain = targets.keys() <= {"labels"}  # (compiled plans carry labels only)
+        plain = targets.keys() <= {"labels"}  # (the hook's plan carries labels; augment's, boxes too)
         spec = self._plan(x, y) if plain else None
         if not plain and self.training:
-            self._plans.reason = f"the batch has {', '.join(targets)}: plans carry labels only"
+            self._plans.reason = (f"the batch has {', '.join(targets)}: the hook's plan carries labels only "
+                                  "(augment may still run as a plan)")
         if spec is not None:
             x, soft = F.run_plan(spec, x, y)
             return x, ({} if y is None else {"labels": soft if soft is not None else self._labels(y)})

@@ -170,8 +170,10 @@ def compile_plan(augment, mix, epilogue: Epilogue | None, x: torch.Tensor, label
     """The plan of ``augment`` then ``mix`` then ``epilogue`` for the batch ``x`` (raises ``Unsupported``)."""
     if x.dtype != torch.uint8 or x.dim() != 4:
         raise Unsupported("plans run uint8 (B, C, H, W) batches")
-    if spatial(targets):
-        raise Unsupported("masks, boxes or keypoints")
+    if "masks" in targets:
+        raise Unsupported("masks (they run with the layers one by one)")
+    if mix is not None and spatial(targets):
+        raise Unsupported("a mixer with boxes or keypoints")
     layers = _leaves(augment)
     geo_layers, policy = [], None
     for i, t in enumerate(layers):
