@@ -12,12 +12,15 @@ from kernel_checks import BOXES, DEVICE, check_primitive, layout, photos, primit
 
 # isort: split
 import gpuaug.kernels._common as common
+from gpuaug.kernels import add as kadd
+from gpuaug.kernels import blur as kblur
 from gpuaug.kernels import color as kcolor
 from gpuaug.kernels import erase as kerase
 from gpuaug.kernels import histogram as khist
 from gpuaug.kernels import lut as klut
 from gpuaug.kernels import normalize as knorm
 from gpuaug.kernels import pipeline as kpipe
+from gpuaug.kernels import resize as kresize
 from gpuaug.kernels import warp as kwarp
 
 from gpuaug import backend
@@ -154,6 +157,9 @@ KERNEL_MODULES = {
     kcolor: ("grayscale", "gray_mean", "adjust_saturation", "adjust_sharpness", "adjust_hue"),
     knorm: ("normalize",),
     kpipe: ("pipeline_params", "pipeline_stats", "pipeline_pass"),
+    kresize: ("resize",),
+    kblur: ("gaussian_blur",),
+    kadd: ("channel_shift", "gaussian_noise"),
 }
 
 
