@@ -36,22 +36,16 @@ def pack(spec) -> tuple[list[float], dict]:
         ho, wo = st.out_size
         rec[0:6] = [p, ca, h, w, ho, wo]
         if st.code == 1:  # RandomResizedCrop
-            in_ratio = w / h
-            if in_ratio < t.ratio[0]:
-                fw, fh = w, round(w / t.ratio[0])
-            elif in_ratio > t.ratio[1]:
-                fw, fh = round(h * t.ratio[1]), h
-            else:
-                fw, fh = w, h
+            fw, fh, fx, fy = t.fallback_box(h, w)
             rec[6:18] = [t.scale[0], t.scale[1], math.log(t.ratio[0]), math.log(t.ratio[1]), c, c + 10,
-                         c + 20, c + 21, fw, fh, float((w - fw) // 2), float((h - fh) // 2)]
+                         c + 20, c + 21, fw, fh, fx, fy]
             c += 22
         elif st.code == 4:  # RandomRotation
-            cx, cy = _center(t, h, w)
+            cx, cy = t.pivot((h, w))
             rec[6:11] = [t.degrees[0], t.degrees[1], c, cx, cy]
             c += 1
         elif st.code == 5:  # RandomAffine
-            cx, cy = _center(t, h, w)
+            cx, cy = t.pivot((h, w))
             rec[6:9] = [t.degrees[0], t.degrees[1], c]
             c += 1
             rec[11] = rec[12] = rec[15] = rec[20] = rec[21] = -1
@@ -191,13 +185,6 @@ def _pack_mix(spec, hp: list[float]) -> int:
     hp.extend(rec)
     _check_columns(mixer, c - st.col, st.ncols)
     return c
-
-
-def _center(layer, h: int, w: int) -> tuple[float, float]:
-    """A rotation layer's centre in pixel-centre coordinates (``layers.geometric._center``)."""
-    if layer.center is None:
-        return (w - 1) / 2.0, (h - 1) / 2.0
-    return layer.center[0] - 0.5, layer.center[1] - 0.5
 
 
 def _check_columns(layer, packed: int, drawn: int) -> None:

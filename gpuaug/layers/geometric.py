@@ -124,6 +124,11 @@ class _Geometric(RandomLayer):
             "mask_fill": self.mask_fill,
         }
 
+    def pivot(self, size: tuple[int, int]) -> tuple[float, float]:
+        """The rotation centre of a layer with a ``center`` (RandomAffine, RandomRotation) for images of
+        ``size``, in pixel-centre coordinates (a compiled plan packs it too)."""
+        return _center(size, self.center)
+
     def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """Output (H, W) for an input of (H, W); same for every sample."""
         return size
@@ -238,7 +243,7 @@ class RandomAffine(_Geometric):
             params.get("translate", (0.0, 0.0)),
             params.get("scale", 1.0),
             params.get("shear", (0.0, 0.0)),
-            _center(size, self.center),
+            self.pivot(size),
             angle.device,
         )
         return _gated(params["apply"], m)
@@ -275,7 +280,7 @@ class RandomRotation(_Geometric):
 
     def matrix(self, params, size):
         angle = params["angle"]
-        m = G.affine_matrix(angle.shape[0], angle, center=_center(size, self.center), device=angle.device)
+        m = G.affine_matrix(angle.shape[0], angle, center=self.pivot(size), device=angle.device)
         return _gated(params["apply"], m)
 
 
@@ -369,7 +374,17 @@ class RandomResizedCrop(_Geometric):
         found = ok.any(1)
         cw, ch = cw.gather(1, first)[:, 0], ch.gather(1, first)[:, 0]
         ux, uy = s.uniform(0.0, 1.0), s.uniform(0.0, 1.0)
-        # torchvision's fallback: a central crop of the whole image clamped to the ratio range
+        fw, fh, fx, fy = self.fallback_box(h, w)
+        cw = torch.where(found, cw, float(fw))
+        ch = torch.where(found, ch, float(fh))
+        # offsets: integers uniform in [0, W - w] (torchvision's randint), centred for the fallback
+        x0 = torch.where(found, torch.floor(ux * (w - cw + 1)), float(fx))
+        y0 = torch.where(found, torch.floor(uy * (h - ch + 1)), float(fy))
+        return {"box": torch.stack([x0, y0, cw, ch], -1)}
+
+    def fallback_box(self, h: int, w: int) -> tuple[int, int, int, int]:
+        """torchvision's fallback when no try fits: the central crop of the whole image clamped to the ratio
+        range, ``(width, height, x0, y0)`` (a compiled plan packs it too)."""
         in_ratio = w / h
         if in_ratio < self.ratio[0]:
             fw, fh = w, round(w / self.ratio[0])
@@ -377,12 +392,7 @@ class RandomResizedCrop(_Geometric):
             fw, fh = round(h * self.ratio[1]), h
         else:
             fw, fh = w, h
-        cw = torch.where(found, cw, float(fw))
-        ch = torch.where(found, ch, float(fh))
-        # offsets: integers uniform in [0, W - w] (torchvision's randint), centred for the fallback
-        x0 = torch.where(found, torch.floor(ux * (w - cw + 1)), float((w - fw) // 2))
-        y0 = torch.where(found, torch.floor(uy * (h - ch + 1)), float((h - fh) // 2))
-        return {"box": torch.stack([x0, y0, cw, ch], -1)}
+        return fw, fh, (w - fw) // 2, (h - fh) // 2
 
     def matrix(self, params, size):
         h, w = size
