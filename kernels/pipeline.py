@@ -390,31 +390,6 @@ def _pass_kernel(
             tl.store(p_dst + 2 * d_c, v2.to(dst.dtype.element_ty), mask=m_p)
 
 
-def _constants(spec, device, c):
-    """(fill, scale, shift) float32 on the device, built on the first run: the warp fill in uint8 levels
-    (the geometric run's, or the policy's) and the epilogue's ``x * scale + shift``, computed as
-    ``functional.normalize`` computes them."""
-    key = ("consts", str(device))
-    if key not in spec.cache:
-        def fill_of(f):
-            t = torch.as_tensor(f, dtype=torch.float32).reshape(-1)
-            return (t.expand(c) if t.numel() == 1 else t).contiguous().to(device)
-
-        pol = spec.policy.layer if spec.policy is not None else None
-        geo_fill = fill_of(spec.geo_fill)
-        pol_fill = fill_of(pol._fill_for(torch.uint8)) if pol is not None else geo_fill
-        ep = spec.epilogue
-        if ep is not None:
-            mean = torch.tensor(ep.mean, dtype=torch.float32).expand(c)
-            std = torch.tensor(ep.std, dtype=torch.float32).expand(c)
-            scale = (1.0 / (255.0 * std)).contiguous().to(device)
-            shift = (-mean / std).contiguous().to(device)
-        else:
-            scale = shift = geo_fill
-        spec.cache[key] = (geo_fill, pol_fill, scale, shift)
-    return spec.cache[key]
-
-
 def _launch_pass(src, P, hists, spec, op: int, k: int, final: bool, store: bool = True):
     """``op`` 0 copy (stats-only, or the epilogue alone), 1 the geometric run, 2 slot ``k``; the histograms
     for slot ``k + 1`` when it exists and this is not the last pass."""
@@ -430,7 +405,9 @@ def _launch_pass(src, P, hists, spec, op: int, k: int, final: bool, store: bool 
         out = empty_output(src, (ho, wo))
     if b == 0 or skip_launch(out):
         return out
-    geo_fill, pol_fill, scale, shift = _constants(spec, src.device, c)
+    geo_fill, pol_fill, scale, shift = spec.constants(src.device)
+    if scale is None:  # (no epilogue: any pointers, never read)
+        scale = shift = geo_fill
     nxt = k + 1
     next_stats = (not final) and 0 <= nxt < spec.slots
     hist_in = hists[max(k, 0)] if spec.slots else P  # (no slot reads or writes histograms: any pointer)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from gpuaug._torch import _common as K
 from gpuaug._torch.color import adjust_saturation, adjust_sharpness, grayscale
 from gpuaug._torch.erase import paste
 from gpuaug._torch.histogram import histogram
@@ -70,12 +71,13 @@ def pipeline_params(block: torch.Tensor, labels: torch.Tensor | None, spec) -> t
         for k in range(spec.slots):
             c0 = spec.slot(k)
             arg = pol.slot_args(p, k, spec.size, 1.0)
-            interp = p["interp"][:, k] if "interp" in p else torch.zeros(b, dtype=torch.int64, device=dev)
-            code = torch.tensor([INTERPOLATIONS.index(n) for n in names], device=dev)[interp]
+            code = torch.full((b,), float(INTERPOLATIONS.index(names[0])), device=dev)
+            for i, n in enumerate(names[1:], 1):  # the policy's i-th interpolation -> the passes' code
+                code = torch.where(p["interp"][:, k] == i, float(INTERPOLATIONS.index(n)), code)
             is_ = {n: kinds[:, k] == i for i, n in enumerate(_KINDS) if i in GEOMETRIC}
             P[:, c0] = kinds[:, k].float()
             P[:, c0 + 1] = arg
-            P[:, c0 + 2] = code.float()
+            P[:, c0 + 2] = code
             P[:, c0 + 3:c0 + 9] = invert_affine(pol._matrix(is_, arg, spec.size, None))
     soft = None
     if spec.mix is not None:
@@ -107,23 +109,6 @@ _KINDS = ("identity", "shear_x", "shear_y", "translate_x", "translate_y", "rotat
 
 
 # ------------------------------------------------------------------------------------------------- passes
-
-
-def _fill(spec, src: torch.Tensor) -> torch.Tensor:
-    """The warp fill as float32 (B, C) in uint8 levels: the geometric run's, or the policy's."""
-    b, c = src.shape[:2]
-    if spec.policy is not None and hasattr(spec.policy.layer, "_fill_for"):
-        f = spec.policy.layer._fill_for(torch.uint8)
-    else:
-        f = spec.geo_fill
-    t = torch.as_tensor(f, dtype=torch.float32).reshape(1, -1)
-    return t.expand(b, c).to(src.device) if t.shape[1] in (1, c) else t
-
-
-def _geo_fill(spec, src):
-    b, c = src.shape[:2]
-    t = torch.as_tensor(spec.geo_fill, dtype=torch.float32).reshape(1, -1)
-    return t.expand(b, c).to(src.device)
 
 
 def stats(img: torch.Tensor, need: torch.Tensor) -> torch.Tensor:
@@ -169,12 +154,12 @@ def _slot(src, P, spec, k, hist) -> torch.Tensor:
     geo = torch.zeros_like(kind, dtype=torch.bool)
     for g in GEOMETRIC:
         geo |= kind == g
-    eye = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], device=src.device).expand(b, 2, 3)
-    fill = _fill(spec, src)
+    eye = torch.eye(2, 3, device=src.device).expand(b, 2, 3)
+    fill = spec.constants(src.device)[1].expand(src.shape[:2])
     fill_mode = spec.policy.layer.fill_mode
     for code, name in enumerate(INTERPOLATIONS):
         sel = geo & (interp == code)
-        if bool(sel.any()):
+        if K.one_shot(src) or bool(sel.any()):  # (skipping an unused warp: a free read on the host only)
             warped = warp(src, torch.where(sel[:, None, None], inv, eye), (h, w), name, fill_mode, fill)
             out = torch.where(sel[:, None, None, None], warped, out)
     table_op = (kind >= BRIGHTNESS) & (kind != SATURATION) & (kind != SHARPNESS)
@@ -215,7 +200,7 @@ def pipeline_pass(src: torch.Tensor, P: torch.Tensor, hists: torch.Tensor, spec,
         out = src
     elif k < 0:
         out = warp(src, P[:, 0:6].reshape(b, 2, 3), spec.size, spec.geo_interpolation, spec.geo_fill_mode,
-                   _geo_fill(spec, src))
+                   spec.constants(src.device)[0].expand(b, c))
     else:
         out = _slot(src, P, spec, k, hist)
     if not final:
@@ -236,7 +221,6 @@ def pipeline_pass(src: torch.Tensor, P: torch.Tensor, hists: torch.Tensor, spec,
     ep = spec.epilogue
     if ep is None:
         return out
-    mean = torch.tensor(ep.mean, dtype=torch.float32, device=src.device).reshape(1, -1).expand(b, c)
-    std = torch.tensor(ep.std, dtype=torch.float32, device=src.device).reshape(1, -1).expand(b, c)
+    _, _, scale, shift = spec.constants(src.device)
     fmt = torch.channels_last if ep.channels_last else torch.contiguous_format
-    return normalize(out, 1.0 / (255.0 * std), -mean / std, ep.dtype, fmt)
+    return normalize(out, scale.expand(b, c), shift.expand(b, c), ep.dtype, fmt)

@@ -319,13 +319,12 @@ class RandomLayer(nn.Module):
 
     def _run_plan(self, img: torch.Tensor, targets: dict):
         """``((out, targets), params thunk)`` of this batch as a compiled plan, or ``None`` (not
-        ``plannable``, masks, not uint8, the CPU host path, or a pipeline no plan covers). Boxes and
-        keypoints ride in the plan (its matrices); labels and box_labels pass through."""
+        ``plannable``, masks, not uint8, the CPU host path, or no plan for it: ``self._plans.reason``).
+        Boxes and keypoints ride in the plan (its matrices); labels and box_labels pass through."""
         from gpuaug import functional as F
-        from gpuaug.plan import Plans, params_of
+        from gpuaug.plan import Plans, params_of, runs_plans
 
-        if (not self.plannable or "masks" in targets or img.dtype != torch.uint8 or F.host_path(img)
-                or torch.compiler.is_compiling()):  # (compiled code traces the layers: no plan there)
+        if not self.plannable or "masks" in targets or img.dtype != torch.uint8 or not runs_plans(img):
             return None
         self._plans = self._plans or Plans()
         spec = self._plans.get(self, None, None, img, None)

@@ -14,7 +14,7 @@ from gpuaug.functional import targets as T
 from gpuaug.layers.base import TARGETS
 from gpuaug.loader import batch as B
 from gpuaug.loader.collate import as_uint8_batch
-from gpuaug.plan import Epilogue, Plans
+from gpuaug.plan import Epilogue, Plans, runs_plans
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -198,10 +198,9 @@ class BatchHook(nn.Module):
         return y
 
     def _plan(self, x: torch.Tensor, y: torch.Tensor | None):
-        """The compiled plan of this training batch, or ``None`` (eval, the CPU host path, nothing to do,
-        or a pipeline a plan does not cover: ``plan_reason``)."""
-        if (not self.training or F.host_path(x) or (self.augment is None and self.mix is None)
-                or torch.compiler.is_compiling()):
+        """The compiled plan of this training batch, or ``None`` (eval, nothing to do, the CPU host path,
+        or no plan for it: ``plan_reason``)."""
+        if not self.training or (self.augment is None and self.mix is None) or not runs_plans(x):
             return None
         if self._mean.shape[0] not in (1, x.shape[1]):
             return None  # (the eager conversion raises the error)

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import torch
 
+from gpuaug import functional as F
 from gpuaug.layers.base import settings_version
 from gpuaug.plan.spec import Epilogue, Spec, Unsupported, compile_plan
 
-__all__ = ["Plans", "params_of"]
+__all__ = ["Plans", "params_of", "runs_plans"]
+
+
+def runs_plans(x: torch.Tensor) -> bool:
+    """Whether a batch on ``x``'s path runs compiled plans: off the CPU host path (which keeps its own
+    strategy), and not while ``torch.compile`` traces (compiled code traces the layers)."""
+    return not F.host_path(x) and not torch.compiler.is_compiling()
 
 
 class Plans:

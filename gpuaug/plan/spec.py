@@ -92,19 +92,15 @@ class Spec:
     num_classes: int | None = None
     epilogue: Epilogue | None = None
     ncols: int = 0
-    cache: dict = field(default_factory=dict)  # device constants built on the first run (kernels)
+    cache: dict = field(default_factory=dict)  # device constants built on the first run
 
     @property
     def slots(self) -> int:
         return 0 if self.policy is None else self.policy.layer.num_slots
 
-    @property
-    def has_geo(self) -> bool:
-        return bool(self.geo)
-
     def slot(self, k: int) -> int:
         """First column of slot ``k``'s part of a row."""
-        return 6 * self.has_geo + SLOT_WIDTH * k
+        return (6 if self.geo else 0) + SLOT_WIDTH * k
 
     @property
     def mix_col(self) -> int:
@@ -115,7 +111,44 @@ class Spec:
         return self.mix_col + (MIX_WIDTH if self.mix is not None else 0)
 
     def draw(self, block: torch.Tensor) -> dict:
-        return draw(self, block)
+        """The eager parameters every layer of the plan derives from the uniforms ``block`` (B, ncols):
+        ``{"geo": [params of each geometric layer], "policy": params, "mix": params}`` (``None`` for a part
+        the plan does not have). What ``return_params`` gives and the reference of the device derivation."""
+        b, c = self.shape[:2]
+        s = Sampler(None, b, block.device, block=block)
+        out = {"geo": [st.layer.draw(s, (b, c, *st.in_size)) for st in self.geo], "policy": None, "mix": None}
+        if self.policy is not None:
+            out["policy"] = self.policy.layer.draw(s, (b, c, *self.size))
+        if self.mix is not None:
+            p = self.mix.layer.draw(s, (b, c, *self.size))
+            p["partner"] = self.mix.layer._partner(b, block.device)
+            out["mix"] = p
+        assert s.cursor == self.ncols, (s.cursor, self.ncols)
+        return out
+
+    def constants(self, device: torch.device) -> tuple[torch.Tensor, ...]:
+        """``(geo_fill, policy_fill, scale, shift)``, float32 ``(C,)`` each on ``device``, built on the plan's
+        first run there (one host-to-device copy, not one per batch): the fills of the geometric run and of
+        the policy's warps in uint8 levels, and the epilogue's ``x * scale + shift`` = ``(x / 255 - mean) /
+        std`` as ``functional.normalize`` computes it (``None`` without an epilogue)."""
+        key = ("constants", str(device))
+        if key not in self.cache:
+            c = self.shape[1]
+
+            def per_channel(v):
+                t = torch.as_tensor(v, dtype=torch.float32).reshape(-1)
+                return (t.expand(c) if t.numel() == 1 else t).contiguous().to(device)
+
+            geo_fill = per_channel(self.geo_fill)
+            pol_fill = per_channel(self.policy.layer._fill_for(torch.uint8)) if self.policy else geo_fill
+            scale = shift = None
+            if self.epilogue is not None:
+                mean = torch.tensor(self.epilogue.mean, dtype=torch.float32).expand(c)
+                std = torch.tensor(self.epilogue.std, dtype=torch.float32).expand(c)
+                scale = (1.0 / (255.0 * std)).contiguous().to(device)
+                shift = (-mean / std).contiguous().to(device)
+            self.cache[key] = (geo_fill, pol_fill, scale, shift)
+        return self.cache[key]
 
     def uniforms(self, device: torch.device) -> torch.Tensor:
         """A batch's block of uniforms (B, ncols) from the layers' generator."""
@@ -125,23 +158,6 @@ class Spec:
     def size(self) -> tuple[int, int]:
         """The image size after the geometric run (what the slots and the mixer see)."""
         return self.geo[-1].out_size if self.geo else tuple(self.shape[-2:])
-
-
-def draw(spec: Spec, block: torch.Tensor) -> dict:
-    """The eager parameters every layer of ``spec`` derives from the uniforms ``block`` (B, ncols):
-    ``{"geo": [params of each geometric layer], "policy": params, "mix": params}`` (``None`` for a part the
-    plan does not have). What ``return_params`` gives and the reference of the device derivation."""
-    b, c = spec.shape[:2]
-    s = Sampler(None, b, block.device, block=block)
-    out = {"geo": [st.layer.draw(s, (b, c, *st.in_size)) for st in spec.geo], "policy": None, "mix": None}
-    if spec.policy is not None:
-        out["policy"] = spec.policy.layer.draw(s, (b, c, *spec.size))
-    if spec.mix is not None:
-        p = spec.mix.layer.draw(s, (b, c, *spec.size))
-        p["partner"] = spec.mix.layer._partner(b, block.device)
-        out["mix"] = p
-    assert s.cursor == spec.ncols, (s.cursor, spec.ncols)
-    return out
 
 
 def _columns(layer: RandomLayer, shape) -> int:
@@ -234,4 +250,4 @@ def compile_plan(augment, mix, epilogue: Epilogue | None, x: torch.Tensor, label
     return spec
 
 
-__all__ = ["Epilogue", "Spec", "Stage", "Unsupported", "compile_plan", "draw"]
+__all__ = ["Epilogue", "Spec", "Stage", "Unsupported", "compile_plan"]
