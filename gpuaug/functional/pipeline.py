@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from gpuaug import backend
+from gpuaug.functional.geometry import warp_boxes, warp_keypoints
 
 __all__ = ["run_plan"]
 
@@ -41,8 +42,6 @@ def _move(spec, P: torch.Tensor, targets: dict) -> dict:
     """Boxes and keypoints through the geometric run's matrix, then each slot's (the identity where a
     sample's op is not geometric), clipped after each as the layers clip them. The rows hold the INVERSE
     matrices; the forward ones are their inverses (float64, then float32 as the layers' matrices)."""
-    from gpuaug.functional.geometry import warp_boxes, warp_keypoints
-
     cols = ([0] if spec.geo else []) + [spec.slot(k) + 3 for k in range(spec.slots)]
     for c in cols:
         m = _forward(P[:, c:c + 6])
